@@ -1,0 +1,11 @@
+export {
+  CIPHER_PAGE_SIZE,
+  DATABASE_FILE,
+  databaseExists,
+  openDatabase,
+  StorageUnavailableError,
+  WrongKeyError,
+} from './open.js';
+export type { OpenDatabaseOptions, OpenedDatabase, SqliteDatabase, SqliteStatement } from './open.js';
+export { migrate, migrations, SchemaTooNewError } from './migrations/index.js';
+export type { Migration } from './migrations/index.js';

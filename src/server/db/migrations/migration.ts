@@ -1,0 +1,6 @@
+export interface Migration {
+  /** Consecutive from 1; stored in SQLite's user_version once applied. */
+  version: number;
+  name: string;
+  sql: string;
+}

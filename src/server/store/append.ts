@@ -1,0 +1,181 @@
+import { eventJson, isoTimestamp, uuidText } from './dto.js';
+import { DuplicateEventIdError, VersionConflictError } from './errors.js';
+import type { FeedItem } from './feed.js';
+import type { Statements } from './statements.js';
+import type { AppendResult, ExpectedVersion, ValidatedEvent } from './types.js';
+
+export interface AppendDependencies {
+  statements: Statements;
+  /** Milliseconds since the epoch. */
+  now: () => number;
+  /** 16 bytes of a new UUIDv7. */
+  newEventId: () => Uint8Array;
+}
+
+export interface AppendOutcome {
+  results: AppendResult[];
+  /** Newly stored events, in position order, for subscribers. Repeats are not in it. */
+  committed: FeedItem[];
+}
+
+interface StreamState {
+  streamId: number;
+  version: number;
+}
+
+function satisfies(expected: ExpectedVersion, current: number): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return current === 0;
+    case 'stream_exists':
+      return current > 0;
+    default:
+      return expected === current;
+  }
+}
+
+/**
+ * Appends a request's events inside the caller's transaction. Throws (and the caller rolls
+ * back the whole request) on a version conflict or a reused event id. `indexed` is true for
+ * batches, so that errors name the offending item.
+ */
+export function appendEvents(
+  deps: AppendDependencies,
+  tenantId: string,
+  events: readonly ValidatedEvent[],
+  indexed: boolean,
+): AppendOutcome {
+  const { statements } = deps;
+  const head = statements.head.get(tenantId);
+  let position = head?.position ?? 0;
+  // Timestamps never go backwards within a tenant, so that time ranges map onto positions.
+  const timestampMs = Math.max(deps.now(), head?.timestamp ?? 0);
+  const timestamp = isoTimestamp(timestampMs);
+  const streams = new Map<string, StreamState>();
+  const typeIds = new Map<string, { typeId: number; added: number }>();
+  const seenIds = new Map<string, { event: ValidatedEvent; result: AppendResult }>();
+  const results: AppendResult[] = [];
+  const committed: FeedItem[] = [];
+
+  events.forEach((event, i) => {
+    const index = indexed ? i : undefined;
+    let idHex: string | undefined;
+    if (event.eventId) {
+      idHex = Buffer.from(event.eventId).toString('hex');
+      const repeat = findRepeat(statements, tenantId, event, idHex, seenIds);
+      if (repeat === 'different') throw new DuplicateEventIdError(uuidText(event.eventId), index);
+      if (repeat) {
+        results.push(repeat);
+        return;
+      }
+    }
+
+    let stream = streams.get(event.entityId);
+    if (!stream) {
+      const row = statements.streamByEntity.get(tenantId, event.entityId);
+      stream = row
+        ? { streamId: row.stream_id, version: row.version }
+        : {
+            streamId: Number(statements.insertStream.run(tenantId, event.entityId, timestampMs).lastInsertRowid),
+            version: 0,
+          };
+      streams.set(event.entityId, stream);
+    }
+    if (!satisfies(event.expected, stream.version)) {
+      throw new VersionConflictError(event.entityId, event.expected, stream.version, index);
+    }
+    stream.version += 1;
+
+    let type = typeIds.get(event.eventType);
+    if (!type) {
+      const row = statements.typeByName.get(tenantId, event.eventType);
+      const typeId = row
+        ? row.type_id
+        : Number(statements.insertType.run(tenantId, event.eventType, timestampMs).lastInsertRowid);
+      type = { typeId, added: 0 };
+      typeIds.set(event.eventType, type);
+    }
+    type.added += 1;
+
+    const eventId = event.eventId ?? deps.newEventId();
+    position += 1;
+    statements.insertEvent.run(
+      tenantId,
+      position,
+      eventId,
+      stream.streamId,
+      stream.version,
+      type.typeId,
+      timestampMs,
+      event.payloadJson,
+      event.metadataJson,
+    );
+    const id = uuidText(eventId);
+    const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
+    results.push(result);
+    if (idHex) seenIds.set(idHex, { event, result });
+    committed.push({
+      position,
+      entityId: event.entityId,
+      eventType: event.eventType,
+      json: eventJson({
+        id,
+        event_type: event.eventType,
+        entity_id: event.entityId,
+        tenant_id: tenantId,
+        payloadJson: event.payloadJson,
+        metadataJson: event.metadataJson,
+        timestampMs,
+        version: stream.version,
+        position,
+      }),
+    });
+  });
+
+  for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);
+  for (const type of typeIds.values()) statements.bumpType.run(type.added, timestampMs, type.typeId);
+  return { results, committed };
+}
+
+/**
+ * An event id seen before: the original result when the content is the same (a retry),
+ * 'different' when the id was used for another event, undefined when it is new.
+ */
+function findRepeat(
+  statements: Statements,
+  tenantId: string,
+  event: ValidatedEvent,
+  idHex: string,
+  seenInRequest: Map<string, { event: ValidatedEvent; result: AppendResult }>,
+): AppendResult | 'different' | undefined {
+  const earlier = seenInRequest.get(idHex);
+  if (earlier) return sameContent(earlier.event, event) ? earlier.result : 'different';
+  const row = statements.eventById.get(tenantId, event.eventId!);
+  if (!row) return undefined;
+  const stored: ValidatedEvent = {
+    eventType: row.event_type,
+    entityId: row.entity_id,
+    payloadJson: row.payload,
+    metadataJson: row.metadata,
+    expected: 'any',
+    eventId: event.eventId,
+  };
+  if (!sameContent(stored, event)) return 'different';
+  return {
+    event_id: uuidText(row.event_id),
+    timestamp: isoTimestamp(row.timestamp),
+    version: row.version,
+    position: row.position,
+  };
+}
+
+function sameContent(a: ValidatedEvent, b: ValidatedEvent): boolean {
+  return (
+    a.eventType === b.eventType &&
+    a.entityId === b.entityId &&
+    a.payloadJson === b.payloadJson &&
+    a.metadataJson === b.metadataJson
+  );
+}

@@ -1,0 +1,139 @@
+import type { SqliteDatabase } from '../db/index.js';
+import { NotFoundError } from '../errors/index.js';
+import { appendEvents, type AppendOutcome } from './append.js';
+import { isoTimestamp } from './dto.js';
+import { createFeed, type Feed } from './feed.js';
+import { createGroupCommitter } from './group-commit.js';
+import { createQueryPlanner, toStored, type QueryPlan } from './query.js';
+import { prepareStatements } from './statements.js';
+import type {
+  AppendResult,
+  BatchResult,
+  EventQuery,
+  EventTypeSummary,
+  StoredEvent,
+  StoreStats,
+  StreamSummary,
+  ValidatedEvent,
+} from './types.js';
+import { validateBatch, validateOne } from './validation.js';
+
+export interface EventStoreDependencies {
+  db: SqliteDatabase;
+  /** Milliseconds since the epoch; injected so tests can pin time. */
+  now: () => number;
+  /** 16 bytes of a new UUIDv7; injected so tests can pin ids. */
+  newEventId: () => Uint8Array;
+  /** Told about events once they are durable (metrics, for instance). */
+  onCommitted?: (tenantId: string, count: number) => void;
+  /** A subscriber callback threw after a commit; the commit itself stands. */
+  onListenerError: (error: unknown) => void;
+  feed?: Feed;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface EventStore {
+  /** Validates and appends one event. */
+  append(tenantId: string, input: unknown): Promise<AppendResult>;
+  /** Validates and appends a batch, all or nothing. */
+  appendBatch(tenantId: string, events: unknown): Promise<BatchResult>;
+  getEvent(tenantId: string, eventId: Uint8Array): StoredEvent;
+  planQuery(tenantId: string, query: EventQuery): QueryPlan;
+  streams(tenantId: string, page: Page): { streams: StreamSummary[]; total: number };
+  eventTypes(tenantId: string, page: Page): { event_types: EventTypeSummary[]; total: number };
+  stats(tenantId: string): StoreStats;
+  /** The position of the tenant's newest event (0 when it has none). */
+  headPosition(tenantId: string): number;
+  readonly feed: Feed;
+  /** Commits what is queued and refuses further writes; the caller closes the database. */
+  close(): void;
+}
+
+/**
+ * The event store over one open database. All writes go through one group committer,
+ * so concurrent requests share transactions and fsyncs.
+ */
+export function createEventStore(deps: EventStoreDependencies): EventStore {
+  const statements = prepareStatements(deps.db);
+  const feed = deps.feed ?? createFeed({ ringSize: 16_384, maxTenants: 64 });
+  const committer = createGroupCommitter(deps.db, deps.onListenerError);
+  const planQuery = createQueryPlanner({ db: deps.db, statements });
+  const appendDeps = { statements, now: deps.now, newEventId: deps.newEventId };
+
+  function write(tenantId: string, events: ValidatedEvent[], indexed: boolean): Promise<AppendOutcome> {
+    return committer.submit({
+      run: () => appendEvents(appendDeps, tenantId, events, indexed),
+      afterCommit: (outcome) => {
+        if (outcome.committed.length === 0) return;
+        deps.onCommitted?.(tenantId, outcome.committed.length);
+        feed.publish(tenantId, outcome.committed);
+      },
+    });
+  }
+
+  return {
+    async append(tenantId, input) {
+      const outcome = await write(tenantId, [validateOne(input)], false);
+      return outcome.results[0]!;
+    },
+
+    async appendBatch(tenantId, input) {
+      const outcome = await write(tenantId, validateBatch(input), true);
+      return { total: outcome.results.length, ingested: outcome.committed.length, events: outcome.results };
+    },
+
+    getEvent(tenantId, eventId) {
+      const row = statements.eventById.get(tenantId, eventId);
+      if (!row) throw new NotFoundError('no event has this id');
+      return toStored(tenantId, row);
+    },
+
+    planQuery,
+
+    streams(tenantId, page) {
+      const rows = statements.listStreams.all(tenantId, page.limit, page.offset);
+      return {
+        streams: rows.map((row) => ({
+          stream_id: row.entity_id,
+          event_count: row.version,
+          last_event_at: isoTimestamp(row.last_event_at),
+        })),
+        total: statements.countStreams.get(tenantId)!.n,
+      };
+    },
+
+    eventTypes(tenantId, page) {
+      const rows = statements.listTypes.all(tenantId, page.limit, page.offset);
+      return {
+        event_types: rows.map((row) => ({
+          event_type: row.event_type,
+          event_count: row.event_count,
+          last_event_at: isoTimestamp(row.last_event_at),
+        })),
+        total: statements.countTypes.get(tenantId)!.n,
+      };
+    },
+
+    stats(tenantId) {
+      return {
+        total_events: statements.countEvents.get(tenantId)!.n,
+        total_entities: statements.countStreams.get(tenantId)!.n,
+        total_event_types: statements.countTypes.get(tenantId)!.n,
+      };
+    },
+
+    headPosition(tenantId) {
+      return statements.countEvents.get(tenantId)!.n;
+    },
+
+    feed,
+
+    close() {
+      committer.close();
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/** What a client may expect of a stream before an append (allsource-core's `expected_version`). */
+export type ExpectedVersion = number | 'any' | 'no_stream' | 'stream_exists';
+
+/** An event as a client submits it, before validation. */
+export interface NewEvent {
+  event_type: string;
+  entity_id: string;
+  payload: unknown;
+  metadata?: unknown;
+  expected_version?: ExpectedVersion;
+  event_id?: string;
+}
+
+/** An event that passed validation, with its JSON already serialised once for storage. */
+export interface ValidatedEvent {
+  eventType: string;
+  entityId: string;
+  payloadJson: string;
+  metadataJson: string | null;
+  expected: ExpectedVersion;
+  /** The client's idempotency key, as 16 bytes; absent when the server picks the id. */
+  eventId: Uint8Array | null;
+}
+
+/** The reply to one appended (or idempotently repeated) event. */
+export interface AppendResult {
+  event_id: string;
+  timestamp: string;
+  version: number;
+  position: number;
+}
+
+export interface BatchResult {
+  total: number;
+  /** How many events were new; repeats of an earlier `event_id` are not counted. */
+  ingested: number;
+  events: AppendResult[];
+}
+
+/** A stored event as read back, payload and metadata still as JSON text. */
+export interface StoredEvent {
+  id: string;
+  event_type: string;
+  entity_id: string;
+  tenant_id: string;
+  payloadJson: string;
+  metadataJson: string | null;
+  timestampMs: number;
+  version: number;
+  position: number;
+}
+
+/** The wire form of an event (DESIGN.md, EventDto). */
+export interface EventDto {
+  id: string;
+  event_type: string;
+  entity_id: string;
+  tenant_id: string;
+  payload: unknown;
+  metadata: unknown;
+  timestamp: string;
+  version: number;
+  position: number;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+/** A validated query; times are milliseconds since the epoch. */
+export interface EventQuery {
+  entityId?: string;
+  eventType?: string;
+  eventTypePrefix?: string;
+  since?: number;
+  until?: number;
+  afterPosition?: number;
+  /** Absent: every matching event (streamed page by page, never held in memory at once). */
+  limit?: number;
+  offset: number;
+  order: SortOrder;
+  /** Top-level payload keys that must equal these values. */
+  payloadFilter?: Record<string, unknown>;
+}
+
+export interface StreamSummary {
+  stream_id: string;
+  event_count: number;
+  last_event_at: string;
+}
+
+export interface EventTypeSummary {
+  event_type: string;
+  event_count: number;
+  last_event_at: string;
+}
+
+export interface StoreStats {
+  total_events: number;
+  total_entities: number;
+  total_event_types: number;
+}
