@@ -83,3 +83,20 @@ export function createFeed(options: FeedOptions): Feed {
     },
   };
 }
+
+/** What a subscriber wants; every given condition must hold. */
+export interface FeedFilter {
+  entityId?: string;
+  /** The event type is one of these, or starts with one of `eventTypePrefixes`. */
+  eventTypes?: readonly string[];
+  eventTypePrefixes?: readonly string[];
+}
+
+export function matchesFilter(item: FeedItem, filter: FeedFilter): boolean {
+  if (filter.entityId !== undefined && item.entityId !== filter.entityId) return false;
+  if (filter.eventTypes === undefined && filter.eventTypePrefixes === undefined) return true;
+  return (
+    (filter.eventTypes?.includes(item.eventType) ?? false) ||
+    (filter.eventTypePrefixes?.some((prefix) => item.eventType.startsWith(prefix)) ?? false)
+  );
+}

@@ -3,7 +3,8 @@ export type { EventStore, EventStoreDependencies, Page } from './event-store.js'
 export { eventJson, isoTimestamp, toEventDto, uuidText } from './dto.js';
 export { DuplicateEventIdError, StoreClosedError, VersionConflictError } from './errors.js';
 export { createFeed } from './feed.js';
-export type { Feed, FeedItem, FeedListener } from './feed.js';
+export { matchesFilter } from './feed.js';
+export type { Feed, FeedFilter, FeedItem, FeedListener } from './feed.js';
 export type { PageCursor, QueryPlan } from './query.js';
 export { foldPayload, newEntityState } from './state.js';
 export { MAX_JSON_DEPTH } from './json-check.js';

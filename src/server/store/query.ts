@@ -16,13 +16,14 @@ export interface PageCursor {
  */
 export interface QueryPlan {
   totalCount: number;
+  /** The newest position the plan can see; later commits are outside it. */
+  upTo: number;
   /** Present when the query names an entity: its version at that instant (0 if it has no events). */
   entityVersion?: number;
   /** Up to `max` events after `cursor` (or from the start, skipping `offset`). */
   page(cursor: PageCursor | undefined, max: number, offset: number): StoredEvent[];
 }
 
-const EMPTY_PLAN: QueryPlan = { totalCount: 0, page: () => [] };
 
 // SQLite JSON paths cannot escape a double quote inside a quoted label.
 const UNSAFE_FILTER_KEY = /["\\\u0000-\u001f]/; // eslint-disable-line no-control-regex
@@ -100,14 +101,14 @@ export function createQueryPlanner(deps: QueryDependencies) {
     if (query.entityId !== undefined) {
       const stream = statements.streamByEntity.get(tenantId, query.entityId);
       entityVersion = stream?.version ?? 0;
-      if (!stream) return { ...EMPTY_PLAN, entityVersion };
+      if (!stream) return { totalCount: 0, upTo: head, entityVersion, page: () => [] };
       where.push('e.stream_id = ?');
       params.push(stream.stream_id);
       byEntity = true;
     }
     if (query.eventType !== undefined) {
       const type = statements.typeByName.get(tenantId, query.eventType);
-      if (!type) return { ...EMPTY_PLAN, entityVersion };
+      if (!type) return { totalCount: 0, upTo: head, entityVersion, page: () => [] };
       typeCount = type.event_count;
       where.push('e.type_id = ?');
       params.push(type.type_id);
@@ -120,7 +121,7 @@ export function createQueryPlanner(deps: QueryDependencies) {
       params.push(tenantId, query.eventTypePrefix, `${query.eventTypePrefix}\u007f`);
     }
     if (query.payloadFilter) where.push(...payloadFilterClauses(query.payloadFilter, params));
-    if (low >= high) return { ...EMPTY_PLAN, entityVersion };
+    if (low >= high) return { totalCount: 0, upTo: head, entityVersion, page: () => [] };
     where.push('e.position > ?', 'e.position <= ?');
     params.push(low, high);
 
@@ -147,6 +148,7 @@ export function createQueryPlanner(deps: QueryDependencies) {
 
     return {
       totalCount,
+      upTo: high,
       entityVersion,
       page(cursor, max, offset) {
         const rows = (

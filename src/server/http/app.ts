@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Durability } from '../config/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { EventStore } from '../store/index.js';
+import type { ServerResponse } from 'node:http';
+import { errorMapper, sendError } from './errors.js';
+import { jsonBody } from './json-body.js';
+import { locals } from './locals.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { subscribeRoutes } from './routes/subscribe.js';
+import { summaryRoutes } from './routes/summaries.js';
+
+export interface HttpAppDependencies {
+  store: EventStore;
+  metrics: Metrics;
+  logger: Logger;
+  version: string;
+  durability: Durability;
+  cipherPageSize: number;
+  maxBodyBytes: number;
+  sseHeartbeatMs: number;
+  startedAt: number;
+  uiDir: string | undefined;
+  /** Open SSE responses; shutdown ends them. */
+  openStreams: Set<ServerResponse>;
+}
+
+/** Until identity lands there is one tenant, and every request belongs to it. */
+const singleTenant: RequestHandler = (_req, res, next) => {
+  locals(res).tenantId = 'default';
+  next();
+};
+
+function countRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    res.on('finish', () => metrics.httpRequests.inc({ method: req.method, status: String(res.statusCode) }));
+    next();
+  };
+}
+
+function adminUi(uiDir: string | undefined): express.Router {
+  const router = express.Router();
+  const index = uiDir ? join(uiDir, 'index.html') : undefined;
+  if (uiDir && index && existsSync(index)) {
+    router.use(express.static(uiDir, { index: 'index.html', fallthrough: true }));
+    // Client-side routes of the single-page app.
+    router.get(/^\/(?!api\/|health$|metrics$).*/, (_req, res) => res.sendFile(index));
+  } else {
+    router.get('/', (_req, res) =>
+      sendError(res, 404, 'not_found', 'the admin UI is not built: run "npm run build", then restart'),
+    );
+  }
+  return router;
+}
+
+/** The Express application: middleware chain, one router per resource, errors mapped once at the end. */
+export function createHttpApp(deps: HttpAppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.set('etag', false);
+
+  app.use(countRequests(deps.metrics));
+  app.use(healthRoutes(deps));
+  const api = express.Router();
+  api.use(singleTenant);
+  api.use(jsonBody(deps.maxBodyBytes));
+  api.use(
+    subscribeRoutes({
+      store: deps.store,
+      metrics: deps.metrics,
+      heartbeatMs: deps.sseHeartbeatMs,
+      openStreams: deps.openStreams,
+    }),
+  );
+  api.use(eventRoutes(deps));
+  api.use(summaryRoutes(deps));
+  app.use('/api/v1', api);
+  app.use(adminUi(deps.uiDir));
+  app.use((req, res) => sendError(res, 404, 'not_found', `no route matches ${req.method} on this path`));
+  app.use(errorMapper(deps.logger));
+  return app;
+}

@@ -1,0 +1,80 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError } from '../errors/index.js';
+
+/** The only place that knows which domain error code is which HTTP status. */
+const STATUS_BY_CODE: Record<string, number> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  version_conflict: 409,
+  duplicate_event_id: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  locked: 503,
+  store_closed: 503,
+};
+
+export function sendError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+): void {
+  res.status(status).json({ error: code, message, ...details });
+}
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/** body-parser's failures, which arrive before any route runs. */
+function bodyParserFailure(error: BodyParserError): [number, string, string] | undefined {
+  switch (error.type) {
+    case 'entity.parse.failed':
+      return [400, 'invalid_request', 'the request body is not valid JSON'];
+    case 'entity.too.large':
+      return [413, 'payload_too_large', `the request body is larger than the limit of ${error.limit} bytes`];
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return [415, 'unsupported_media_type', 'the request body must be UTF-8 JSON'];
+    case 'request.size.invalid':
+    case 'request.aborted':
+      return [400, 'invalid_request', 'the request body was cut short'];
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Turns any error into the JSON error body of the wire contract. Unknown errors become a
+ * 500 with no detail: their message may hold paths or internals, so it is only logged.
+ */
+export function errorMapper(logger: Logger): ErrorRequestHandler {
+  return function mapError(error, req, res, next) {
+    if (res.headersSent) {
+      // A streamed body has already started; all that is left is to cut the connection.
+      logger.warn({ err: error, path: req.path }, 'error after the response started');
+      res.destroy();
+      return;
+    }
+    if (error instanceof DomainError) {
+      const status = STATUS_BY_CODE[error.code] ?? 500;
+      sendError(res, status, error.code, error.message, error.details);
+      return;
+    }
+    const parserFailure = bodyParserFailure(error as BodyParserError);
+    if (parserFailure) {
+      sendError(res, ...parserFailure);
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    sendError(res, 500, 'internal_error', 'the server failed to handle this request');
+    void next;
+  };
+}

@@ -1,0 +1,42 @@
+import { Router } from 'express';
+import type { Durability } from '../../config/index.js';
+import type { Metrics } from '../../metrics/index.js';
+
+export interface HealthDependencies {
+  metrics: Metrics;
+  version: string;
+  durability: Durability;
+  cipherPageSize: number;
+  startedAt: number;
+}
+
+/** /health is public and says nothing about any tenant's data; /metrics is Prometheus text. */
+export function healthRoutes(deps: HealthDependencies): Router {
+  const router = Router();
+
+  router.get('/health', (_req, res) => {
+    res.json({
+      status: 'healthy',
+      service: 'allsource-core',
+      version: deps.version,
+      dev_mode: false,
+      locked: false,
+      uptime_seconds: Math.floor((Date.now() - deps.startedAt) / 1000),
+      storage: {
+        encrypted: true,
+        engine: 'sqlite',
+        cipher: 'sqlcipher',
+        cipher_compatibility: 4,
+        cipher_page_size: deps.cipherPageSize,
+        durability: deps.durability,
+      },
+    });
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    const text = await deps.metrics.registry.metrics();
+    res.type(deps.metrics.registry.contentType).send(text);
+  });
+
+  return router;
+}

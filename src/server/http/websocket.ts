@@ -1,0 +1,163 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/index.js';
+import {
+  entityIdProblem,
+  eventTypePrefixProblem,
+  eventTypeProblem,
+  matchesFilter,
+  type EventStore,
+  type FeedFilter,
+} from '../store/index.js';
+
+export const WEBSOCKET_PATH = '/api/v1/events/stream';
+
+export interface WebSocketOptions {
+  store: EventStore;
+  metrics: Metrics;
+  logger: Logger;
+  /** Resolves the tenant of an upgrade request (one tenant until identity lands). */
+  tenantOf: (req: IncomingMessage) => string;
+  /** May this browser origin open a stream? Non-browser clients send no Origin. */
+  originAllowed: (origin: string) => boolean;
+  /** Past this many bytes queued for a client, events for it are dropped and counted. */
+  maxBufferedBytes?: number;
+  pingIntervalMs?: number;
+}
+
+const MAX_MESSAGE_BYTES = 16 * 1024;
+
+function parseFilter(text: string): FeedFilter | string {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return 'the message is not valid JSON';
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'the message must be a JSON object';
+  const m = message as Record<string, unknown>;
+  // allsource-core's newer form: {"type":"subscribe","filters":["orders.*","user.created"]}.
+  if (m['type'] === 'subscribe') {
+    const filters = m['filters'];
+    if (!Array.isArray(filters) || filters.length > 100 || !filters.every((f) => typeof f === 'string')) {
+      return 'filters must be an array of at most 100 strings';
+    }
+    const eventTypes: string[] = [];
+    const eventTypePrefixes: string[] = [];
+    for (const pattern of filters as string[]) {
+      // "orders.*" matches "orders.created" and "orders.line.added"; anything else is an exact type.
+      const prefix = pattern.endsWith('.*') ? pattern.slice(0, -1) : undefined;
+      const problem = prefix === undefined ? eventTypeProblem(pattern) : eventTypePrefixProblem(prefix);
+      if (problem) return `filter ${JSON.stringify(pattern)} ${problem}`;
+      if (prefix === undefined) eventTypes.push(pattern);
+      else eventTypePrefixes.push(prefix);
+    }
+    return filters.length === 0 ? {} : { eventTypes, eventTypePrefixes };
+  }
+  const filter: FeedFilter = {};
+  if (m['entity_id'] !== undefined && m['entity_id'] !== null) {
+    const problem = entityIdProblem(m['entity_id']);
+    if (problem) return `entity_id ${problem}`;
+    filter.entityId = m['entity_id'] as string;
+  }
+  if (m['event_type'] !== undefined && m['event_type'] !== null) {
+    const problem = eventTypeProblem(m['event_type']);
+    if (problem) return `event_type ${problem}`;
+    filter.eventTypes = [m['event_type'] as string];
+  }
+  if (m['event_type_prefix'] !== undefined && m['event_type_prefix'] !== null) {
+    const prefix = m['event_type_prefix'];
+    const problem = typeof prefix === 'string' ? eventTypePrefixProblem(prefix) : 'must be a string';
+    if (problem) return `event_type_prefix ${problem}`;
+    filter.eventTypePrefixes = [prefix as string];
+  }
+  return filter;
+}
+
+/**
+ * GET /api/v1/events/stream: live events over a WebSocket, allsource-core style. A client
+ * that cannot keep up is never buffered without bound: events are dropped for it and it is
+ * told `{"type":"lagged","missed":n}` once it has caught up.
+ */
+export function attachWebSocket(server: Server, options: WebSocketOptions): { close(): void } {
+  const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '').split('?')[0];
+    const origin = req.headers.origin;
+    if (path !== WEBSOCKET_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (origin !== undefined && !options.originAllowed(origin)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, options.tenantOf(req)));
+  });
+
+  function serve(ws: WebSocket, tenantId: string): void {
+    let filter: FeedFilter = {};
+    let missed = 0;
+    let alive = true;
+    options.metrics.subscribers.inc({ transport: 'websocket' });
+
+    const send = (text: string): void => {
+      if (ws.bufferedAmount > maxBuffered) {
+        missed += 1;
+        return;
+      }
+      if (missed > 0) {
+        ws.send(JSON.stringify({ type: 'lagged', missed }));
+        missed = 0;
+      }
+      ws.send(text);
+    };
+    const stopListening = options.store.feed.listen(tenantId, (items) => {
+      for (const item of items) {
+        if (matchesFilter(item, filter)) send(item.json);
+      }
+    });
+    // Tell a lagging client as soon as it has drained, even if no new event arrives.
+    const ticker = setInterval(() => {
+      if (!alive) {
+        ws.terminate();
+        return;
+      }
+      alive = false;
+      ws.ping();
+      if (missed > 0 && ws.bufferedAmount <= maxBuffered) {
+        ws.send(JSON.stringify({ type: 'lagged', missed }));
+        missed = 0;
+      }
+    }, options.pingIntervalMs ?? 30_000);
+
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data, isBinary) => {
+      const parsed = isBinary ? 'send filters as a text message' : parseFilter(data.toString('utf8'));
+      if (typeof parsed === 'string') {
+        ws.send(JSON.stringify({ type: 'error', error: 'invalid_request', message: parsed }));
+        return;
+      }
+      // Each message replaces the whole filter, as in allsource-core. No acknowledgement is sent:
+      // allsource-core clients expect only events and notices on this socket.
+      filter = parsed;
+    });
+    ws.on('error', (error) => options.logger.debug({ err: error }, 'websocket error'));
+    ws.on('close', () => {
+      clearInterval(ticker);
+      stopListening();
+      options.metrics.subscribers.dec({ transport: 'websocket' });
+    });
+  }
+
+  return {
+    close() {
+      for (const client of wss.clients) client.close(1001, 'server shutting down');
+      wss.close();
+    },
+  };
+}
