@@ -116,7 +116,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
           const address = server.address() as AddressInfo;
           boundPort = address.port;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          logger.info({ url: `http://${host}:${address.port}`, database: file, key: protector.description }, 'listening');
+          logger.info(
+            { url: `http://${host}:${address.port}`, database: file, key: protector.description },
+            'listening',
+          );
           resolve({ url: `http://${host}:${address.port}`, host: address.address, port: address.port });
         });
       });

@@ -52,7 +52,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [command, ...rest] = positionals;
   if (command !== 'serve' || rest.length > 0) {
-    return fail(command === undefined ? `a command is needed\n\n${USAGE}` : `unknown command "${positionals.join(' ')}"\n\n${USAGE}`);
+    return fail(
+      command === undefined
+        ? `a command is needed\n\n${USAGE}`
+        : `unknown command "${positionals.join(' ')}"\n\n${USAGE}`,
+    );
   }
 
   let app: App | undefined;
@@ -68,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     });
     app = createApp(config);
     const { url } = await app.listen();
-    process.stdout.write(`AllSource ${VERSION} listening on ${url} (data: ${config.dataDir}, durability: ${config.durability})\n`);
+    process.stdout.write(
+      `AllSource ${VERSION} listening on ${url} (data: ${config.dataDir}, durability: ${config.durability})\n`,
+    );
   } catch (error) {
     await app?.close();
     if (error instanceof DomainError) return fail(error.message);

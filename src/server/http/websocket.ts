@@ -36,7 +36,8 @@ function parseFilter(text: string): FeedFilter | string {
   } catch {
     return 'the message is not valid JSON';
   }
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'the message must be a JSON object';
+  if (typeof message !== 'object' || message === null || Array.isArray(message))
+    return 'the message must be a JSON object';
   const m = message as Record<string, unknown>;
   // allsource-core's newer form: {"type":"subscribe","filters":["orders.*","user.created"]}.
   if (m['type'] === 'subscribe') {

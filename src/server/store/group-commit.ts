@@ -25,10 +25,7 @@ export interface GroupCommitter {
  * one fsync. Each job runs inside its own savepoint, so a job that throws (a version
  * conflict, say) is rolled back alone and the others still commit.
  */
-export function createGroupCommitter(
-  db: SqliteDatabase,
-  onListenerError: (error: unknown) => void,
-): GroupCommitter {
+export function createGroupCommitter(db: SqliteDatabase, onListenerError: (error: unknown) => void): GroupCommitter {
   let queue: QueuedJob[] = [];
   let scheduled = false;
   let closed = false;

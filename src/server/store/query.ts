@@ -24,7 +24,6 @@ export interface QueryPlan {
   page(cursor: PageCursor | undefined, max: number, offset: number): StoredEvent[];
 }
 
-
 // SQLite JSON paths cannot escape a double quote inside a quoted label.
 const UNSAFE_FILTER_KEY = /["\\\u0000-\u001f]/; // eslint-disable-line no-control-regex
 

@@ -62,10 +62,7 @@ export function prepareStatements(db: SqliteDatabase) {
       `SELECT entity_id, version, last_event_at FROM streams WHERE tenant_id = ?
        ORDER BY last_event_at DESC, stream_id DESC LIMIT ? OFFSET ?`,
     ),
-    listTypes: db.prepare<
-      [string, number, number],
-      { event_type: string; event_count: number; last_event_at: number }
-    >(
+    listTypes: db.prepare<[string, number, number], { event_type: string; event_count: number; last_event_at: number }>(
       `SELECT event_type, event_count, last_event_at FROM event_types WHERE tenant_id = ?
        ORDER BY event_count DESC, event_type LIMIT ? OFFSET ?`,
     ),

@@ -41,7 +41,8 @@ export function subscribeRoutes({ store, metrics, heartbeatMs, openStreams }: Su
       ...(prefix === undefined ? {} : { eventTypePrefixes: [prefix] }),
     };
     // Last-Event-ID (exclusive) wins over from_position (inclusive); with neither, only new events.
-    let cursor = resumeAfter ?? (fromPosition === undefined ? store.headPosition(tenantId) : Math.max(fromPosition - 1, 0));
+    let cursor =
+      resumeAfter ?? (fromPosition === undefined ? store.headPosition(tenantId) : Math.max(fromPosition - 1, 0));
 
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
@@ -54,7 +55,7 @@ export function subscribeRoutes({ store, metrics, heartbeatMs, openStreams }: Su
     metrics.subscribers.inc({ transport: 'sse' });
 
     let closed = false;
-    let committed = false;
+    let committed: boolean;
     let wake: (() => void) | undefined;
     const stopListening = store.feed.listen(tenantId, () => {
       committed = true;

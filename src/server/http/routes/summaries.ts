@@ -1,7 +1,14 @@
 import { Router } from 'express';
 import { InvalidRequestError, NotFoundError } from '../../errors/index.js';
 import type { Metrics } from '../../metrics/index.js';
-import { entityIdProblem, foldPayload, isoTimestamp, newEntityState, type EventStore, type PageCursor } from '../../store/index.js';
+import {
+  entityIdProblem,
+  foldPayload,
+  isoTimestamp,
+  newEntityState,
+  type EventStore,
+  type PageCursor,
+} from '../../store/index.js';
 import { locals } from '../locals.js';
 import { parsePage, single, timeParam } from '../params.js';
 import { StreamedJson } from '../streamed-json.js';
