@@ -97,6 +97,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     logger,
     tenantOf: () => 'default',
     originAllowed: (origin) => isOwnOrigin(origin, boundPort),
+    maxBufferedBytes: config.wsMaxBufferedBytes,
   });
 
   let closing: Promise<void> | undefined;

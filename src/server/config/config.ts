@@ -24,6 +24,8 @@ export interface Config {
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
   sseHeartbeatMs: number;
+  /** Bytes queued for one WebSocket client before its events are dropped (and it is told it lagged). */
+  wsMaxBufferedBytes: number;
   logLevel: LogLevel;
   /** The built admin UI, served at `/`; absent until `npm run build` has run. */
   uiDir: string | undefined;
@@ -55,6 +57,11 @@ const settingsSchema = z
       .min(1024)
       .max(256 * MIB),
     sse_heartbeat_seconds: z.coerce.number().min(1).max(3600),
+    ws_max_buffered_bytes: z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(256 * MIB),
     log_level: z.enum(logLevels),
     ui_dir: z.string().min(1),
   })
@@ -71,6 +78,7 @@ const envNames: Record<keyof Settings, string> = {
   durability: 'ALLSOURCE_DURABILITY',
   max_body_bytes: 'ALLSOURCE_MAX_BODY_BYTES',
   sse_heartbeat_seconds: 'ALLSOURCE_SSE_HEARTBEAT_SECONDS',
+  ws_max_buffered_bytes: 'ALLSOURCE_WS_MAX_BUFFERED_BYTES',
   log_level: 'ALLSOURCE_LOG_LEVEL',
   ui_dir: 'ALLSOURCE_UI_DIR',
 };
@@ -183,6 +191,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     durability: settings.durability ?? 'full',
     maxBodyBytes: settings.max_body_bytes ?? MIB,
     sseHeartbeatMs: (settings.sse_heartbeat_seconds ?? 15) * 1000,
+    wsMaxBufferedBytes: settings.ws_max_buffered_bytes ?? 4 * MIB,
     logLevel: settings.log_level ?? 'info',
     uiDir: uiDir === undefined ? undefined : isAbsolute(uiDir) ? uiDir : resolve(cwd, uiDir),
   };

@@ -122,19 +122,23 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         if (matchesFilter(item, filter)) send(item.json);
       }
     });
-    // Tell a lagging client as soon as it has drained, even if no new event arrives.
+    // Once a second: tell a lagging client as soon as it has drained, even if no new event
+    // arrives; every pingIntervalMs, drop a client that stopped answering pings.
+    const pingEvery = Math.max(1, Math.round((options.pingIntervalMs ?? 30_000) / 1000));
+    let ticks = 0;
     const ticker = setInterval(() => {
+      if (missed > 0 && ws.bufferedAmount <= maxBuffered) {
+        ws.send(JSON.stringify({ type: 'lagged', missed }));
+        missed = 0;
+      }
+      if (++ticks % pingEvery !== 0) return;
       if (!alive) {
         ws.terminate();
         return;
       }
       alive = false;
       ws.ping();
-      if (missed > 0 && ws.bufferedAmount <= maxBuffered) {
-        ws.send(JSON.stringify({ type: 'lagged', missed }));
-        missed = 0;
-      }
-    }, options.pingIntervalMs ?? 30_000);
+    }, 1000);
 
     ws.on('pong', () => (alive = true));
     ws.on('message', (data, isBinary) => {
