@@ -30,7 +30,7 @@ describe('validateOne', () => {
 
   it.each([
     [{ ...ok, payload: undefined }, '/payload'],
-    [{ ...ok, payload: { big: 1e400 } }, '/payload/big'],
+    [{ ...ok, payload: { big: Number.POSITIVE_INFINITY } }, '/payload/big'],
     [{ ...ok, payload: { n: 2 ** 53 + 2 } }, '/payload/n'],
     [{ ...ok, metadata: { bad: Number.NaN } }, '/metadata/bad'],
     [{ ...ok, expected_version: -1 }, '/expected_version'],
