@@ -12,7 +12,11 @@ afterAll(() => server.dispose());
 
 describe('POST /api/v1/events', () => {
   it('appends an event and answers with its id, timestamp, version and position', async () => {
-    const res = await post('/api/v1/events', { event_type: 'user.created', entity_id: 'user-1', payload: { name: 'Ann' } });
+    const res = await post('/api/v1/events', {
+      event_type: 'user.created',
+      entity_id: 'user-1',
+      payload: { name: 'Ann' },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
       event_id: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
@@ -41,7 +45,12 @@ describe('POST /api/v1/events', () => {
   it('numbers versions per entity from 1 and positions across the tenant', async () => {
     const a = await post('/api/v1/events', { event_type: 't.a', entity_id: 'ver-a', payload: {} });
     const b = await post('/api/v1/events', { event_type: 't.a', entity_id: 'ver-b', payload: {} });
-    const a2 = await post('/api/v1/events', { event_type: 't.a', entity_id: 'ver-a', payload: {}, metadata: { by: 'x' } });
+    const a2 = await post('/api/v1/events', {
+      event_type: 't.a',
+      entity_id: 'ver-a',
+      payload: {},
+      metadata: { by: 'x' },
+    });
     expect([a.body.version, b.body.version, a2.body.version]).toEqual([1, 1, 2]);
     expect(b.body.position).toBe(a.body.position + 1);
     expect(a2.body.position).toBe(b.body.position + 1);
@@ -58,9 +67,20 @@ describe('POST /api/v1/events', () => {
   describe('expected_version', () => {
     it('accepts an integer that matches and refuses one that does not, with the wire body', async () => {
       const entity = `occ-${randomUUID()}`;
-      expect((await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 0 })).status).toBe(201);
-      expect((await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 1 })).status).toBe(201);
-      const conflict = await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 1 });
+      expect(
+        (await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 0 }))
+          .status,
+      ).toBe(201);
+      expect(
+        (await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 1 }))
+          .status,
+      ).toBe(201);
+      const conflict = await post('/api/v1/events', {
+        event_type: 'x.y',
+        entity_id: entity,
+        payload: {},
+        expected_version: 1,
+      });
       expect(conflict.status).toBe(409);
       expect(conflict.body).toMatchObject({ error: 'version_conflict', expected_version: 1, current_version: 2 });
       expect(conflict.body.message).toEqual(expect.any(String));
@@ -77,15 +97,23 @@ describe('POST /api/v1/events', () => {
     ])('%s when the stream exists=%s answers %i', async (expected, exists, status) => {
       const entity = `kw-${randomUUID()}`;
       if (exists) await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {} });
-      const res = await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: expected });
+      const res = await post('/api/v1/events', {
+        event_type: 'x.y',
+        entity_id: entity,
+        payload: {},
+        expected_version: expected,
+      });
       expect(res.status).toBe(status);
-      if (status === 409) expect(res.body).toMatchObject({ error: 'version_conflict', current_version: exists ? 1 : 0 });
+      if (status === 409)
+        expect(res.body).toMatchObject({ error: 'version_conflict', current_version: exists ? 1 : 0 });
     });
 
     it('lets exactly one of many concurrent writers win the same expected version', async () => {
       const entity = `race-${randomUUID()}`;
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 0 })),
+        Array.from({ length: 20 }, () =>
+          post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 0 }),
+        ),
       );
       expect(results.filter((r) => r.status === 201)).toHaveLength(1);
       expect(results.filter((r) => r.status === 409)).toHaveLength(19);
@@ -94,7 +122,12 @@ describe('POST /api/v1/events', () => {
 
   describe('event_id idempotency', () => {
     it('returns the original result for a repeat and appends nothing', async () => {
-      const event = { event_type: 'pay.made', entity_id: `idem-${randomUUID()}`, payload: { amount: 5 }, event_id: randomUUID() };
+      const event = {
+        event_type: 'pay.made',
+        entity_id: `idem-${randomUUID()}`,
+        payload: { amount: 5 },
+        event_id: randomUUID(),
+      };
       const first = await post('/api/v1/events', event);
       const before = (await api(server.url, '/api/v1/stats')).body.total_events;
       const again = await post('/api/v1/events', event);
@@ -106,8 +139,18 @@ describe('POST /api/v1/events', () => {
 
     it('refuses the same id with different content with 409', async () => {
       const id = randomUUID();
-      await post('/api/v1/events', { event_type: 'pay.made', entity_id: 'idem-x', payload: { amount: 5 }, event_id: id });
-      const res = await post('/api/v1/events', { event_type: 'pay.made', entity_id: 'idem-x', payload: { amount: 6 }, event_id: id });
+      await post('/api/v1/events', {
+        event_type: 'pay.made',
+        entity_id: 'idem-x',
+        payload: { amount: 5 },
+        event_id: id,
+      });
+      const res = await post('/api/v1/events', {
+        event_type: 'pay.made',
+        entity_id: 'idem-x',
+        payload: { amount: 6 },
+        event_id: id,
+      });
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ error: 'duplicate_event_id', event_id: id });
     });
@@ -159,7 +202,10 @@ describe('POST /api/v1/events/batch', () => {
 
   it('names the invalid item and stores nothing', async () => {
     const res = await post('/api/v1/events/batch', {
-      events: [{ event_type: 'a.b', entity_id: 'v', payload: 1 }, { event_type: 'BAD', entity_id: 'v', payload: 1 }],
+      events: [
+        { event_type: 'a.b', entity_id: 'v', payload: 1 },
+        { event_type: 'BAD', entity_id: 'v', payload: 1 },
+      ],
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ error: 'invalid_request', index: 1 });
@@ -177,7 +223,11 @@ describe('POST /api/v1/events/batch', () => {
   });
 
   it('takes 10,000 events in one batch', async () => {
-    const events = Array.from({ length: 10_000 }, (_, i) => ({ event_type: 'bulk.item', entity_id: `bulk-${i % 50}`, payload: { i } }));
+    const events = Array.from({ length: 10_000 }, (_, i) => ({
+      event_type: 'bulk.item',
+      entity_id: `bulk-${i % 50}`,
+      payload: { i },
+    }));
     const res = await post('/api/v1/events/batch', { events });
     expect(res.status).toBe(201);
     expect(res.body.ingested).toBe(10_000);

@@ -13,7 +13,11 @@ beforeAll(async () => {
   for (let n = 1; n <= 30; n++) {
     const type = ['order.created', 'order.paid', 'user.created'][n % 3]!;
     await api(server.url, '/api/v1/events', {
-      json: { event_type: type, entity_id: `e${n % 3}`, payload: { n, parity: n % 2 === 0 ? 'even' : 'odd', tags: { n } } },
+      json: {
+        event_type: type,
+        entity_id: `e${n % 3}`,
+        payload: { n, parity: n % 2 === 0 ? 'even' : 'odd', tags: { n } },
+      },
     });
     clock += 60_000;
   }
@@ -102,7 +106,11 @@ describe('GET /api/v1/events/query', () => {
   });
 
   it('streams a large answer completely', async () => {
-    const events = Array.from({ length: 3000 }, (_, i) => ({ event_type: 'big.one', entity_id: 'big', payload: { i, pad: 'x'.repeat(200) } }));
+    const events = Array.from({ length: 3000 }, (_, i) => ({
+      event_type: 'big.one',
+      entity_id: 'big',
+      payload: { i, pad: 'x'.repeat(200) },
+    }));
     expect((await api(server.url, '/api/v1/events/batch', { json: { events } })).status).toBe(201);
     const res = await query('entity_id=big');
     expect(res.body.count).toBe(3000);

@@ -20,7 +20,11 @@ async function subscribe(s: TestServer, params = '', headers: Record<string, str
   await client.waitForComment('connected');
   return client;
 }
-async function appendMany(s: TestServer, count: number, make = (i: number) => ({ event_type: 'n.added', entity_id: `e${i % 5}`, payload: { i } })) {
+async function appendMany(
+  s: TestServer,
+  count: number,
+  make = (i: number) => ({ event_type: 'n.added', entity_id: `e${i % 5}`, payload: { i } }),
+) {
   const events = Array.from({ length: count }, (_, i) => make(i));
   for (let i = 0; i < events.length; i += 1000) {
     const res = await api(s.url, '/api/v1/events/batch', { json: { events: events.slice(i, i + 1000) } });
@@ -76,7 +80,11 @@ describe('GET /api/v1/events/subscribe (SSE)', () => {
 
   it('filters by entity and by event type prefix, in catch-up and live', async () => {
     const s = await server();
-    const make = (i: number) => ({ event_type: i % 2 ? 'order.paid' : 'user.seen', entity_id: `e${i % 4}`, payload: { i } });
+    const make = (i: number) => ({
+      event_type: i % 2 ? 'order.paid' : 'user.seen',
+      entity_id: `e${i % 4}`,
+      payload: { i },
+    });
     await appendMany(s, 40, make);
     const byEntity = await subscribe(s, '?from_position=1&entity_id=e1');
     const byPrefix = await subscribe(s, '?from_position=1&event_type_prefix=order.');

@@ -44,7 +44,11 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...options.env,
   };
   const config = loadConfig({ flags: { port: '0', dataDir }, env });
-  const app = createApp(config, { env, logger: pino({ level: 'silent' }), ...(options.now ? { now: options.now } : {}) });
+  const app = createApp(config, {
+    env,
+    logger: pino({ level: 'silent' }),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const { url, port } = await app.listen();
   const databaseKeyHex = deriveKey(parseMasterKeyHex(masterKeyHex, 'test'), 'allsource/sqlcipher').toString('hex');
   const close = () => app.close();
