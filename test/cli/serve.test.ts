@@ -3,11 +3,16 @@ import { createServer } from 'node:net';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runToEnd, startServerProcess, type ServerProcess } from '../support/process.js';
+import { runToEnd, startServerProcess, type ChildServer } from '../support/child-server.js';
 import { api, tempDir } from '../support/server.js';
 
-const running: ServerProcess[] = [];
+const running: ChildServer[] = [];
 afterEach(() => running.splice(0).forEach((p) => p.child.kill('SIGKILL')));
+
+/** `allsource serve --port 0 --data-dir <dataDir> [args]` with the key file in configDir unless env names a key. */
+function serve(dataDir: string, configDir: string, env: Record<string, string> = {}, args: string[] = []) {
+  return startServerProcess({ dataDir, configDir, env }, args);
+}
 
 function dirs() {
   const base = tempDir('allsource-cli-');
@@ -26,10 +31,7 @@ function expectOneLine(stderr: string, pattern: RegExp) {
 describe('allsource serve', () => {
   it('on first run creates a 0600 key file in the config folder, never in the data directory, and an encrypted database', async () => {
     const { dataDir, configDir } = dirs();
-    const server = await startServerProcess(['--data-dir', dataDir], {
-      ALLSOURCE_CONFIG_DIR: configDir,
-      ALLSOURCE_MASTER_KEY: '',
-    });
+    const server = await serve(dataDir, configDir);
     running.push(server);
     const keyFile = join(configDir, 'master.key');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
@@ -45,18 +47,18 @@ describe('allsource serve', () => {
   it('closes the database cleanly on SIGTERM and SIGINT, keeping every acknowledged event', async () => {
     const { dataDir, configDir } = dirs();
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const server = await startServerProcess(['--data-dir', dataDir], { ALLSOURCE_CONFIG_DIR: configDir });
+      const server = await serve(dataDir, configDir);
       const res = await api(server.url, '/api/v1/events', {
         json: { event_type: 'sig.test', entity_id: signal, payload: {} },
       });
       expect(res.status).toBe(201);
       server.child.kill(signal);
-      expect(await server.exited).toBe(0);
-      expect(server.stdout()).toContain(`${signal} received`);
+      expect((await server.exited).code).toBe(0);
+      expect(server.output().stdout).toContain(`${signal} received`);
       // A clean close checkpoints the write-ahead log into the database file and removes it.
       expect(existsSync(join(dataDir, 'allsource.db-wal'))).toBe(false);
     }
-    const server = await startServerProcess(['--data-dir', dataDir], { ALLSOURCE_CONFIG_DIR: configDir });
+    const server = await serve(dataDir, configDir);
     running.push(server);
     expect((await api(server.url, '/api/v1/stats')).body.total_events).toBe(2);
   });
@@ -103,9 +105,7 @@ describe('allsource serve', () => {
     const { base, dataDir, configDir } = dirs();
     const file = join(base, 'config.json');
     writeFileSync(file, JSON.stringify({ data_dir: join(base, 'elsewhere'), durability: 'normal' }));
-    const server = await startServerProcess(['--config', file, '--data-dir', dataDir], {
-      ALLSOURCE_CONFIG_DIR: configDir,
-    });
+    const server = await serve(dataDir, configDir, {}, ['--config', file]);
     running.push(server);
     expect((await api(server.url, '/health')).body.storage.durability).toBe('normal');
     expect(existsSync(join(dataDir, 'allsource.db'))).toBe(true);
@@ -124,10 +124,7 @@ describe('allsource serve', () => {
   it('stops on a wrong key with a clear message and leaves the file untouched', async () => {
     const { dataDir, configDir } = dirs();
     const key = randomBytes(32).toString('hex');
-    const server = await startServerProcess(['--data-dir', dataDir], {
-      ALLSOURCE_CONFIG_DIR: configDir,
-      ALLSOURCE_MASTER_KEY: key,
-    });
+    const server = await serve(dataDir, configDir, { ALLSOURCE_MASTER_KEY: key });
     await api(server.url, '/api/v1/events', { json: { event_type: 'k.k', entity_id: 'k', payload: {} } });
     server.child.kill('SIGTERM');
     await server.exited;
@@ -156,7 +153,7 @@ describe('allsource serve', () => {
 
   it('will not invent a new key for an existing database whose key file is gone', async () => {
     const { dataDir, configDir } = dirs();
-    const server = await startServerProcess(['--data-dir', dataDir], { ALLSOURCE_CONFIG_DIR: configDir });
+    const server = await serve(dataDir, configDir);
     server.child.kill('SIGTERM');
     await server.exited;
     const result = await runToEnd(['serve', '--data-dir', dataDir], { ALLSOURCE_CONFIG_DIR: join(configDir, 'other') });
@@ -166,7 +163,7 @@ describe('allsource serve', () => {
 
   it('refuses a key file that other users can read', async () => {
     const { dataDir, configDir } = dirs();
-    const server = await startServerProcess(['--data-dir', dataDir], { ALLSOURCE_CONFIG_DIR: configDir });
+    const server = await serve(dataDir, configDir);
     server.child.kill('SIGTERM');
     await server.exited;
     chmodSync(join(configDir, 'master.key'), 0o644);

@@ -73,6 +73,16 @@ export function errorMapper(logger: Logger): ErrorRequestHandler {
       sendError(res, ...parserFailure);
       return;
     }
+    // Client mistakes that arrive as a bare status 400: the router's URIError for a path with
+    // bad percent-encoding, a Content-Encoding body that does not decompress.
+    if ((error as { status?: unknown }).status === 400) {
+      const message =
+        error instanceof URIError
+          ? 'the request path is not valid percent-encoding'
+          : 'the request body could not be read';
+      sendError(res, 400, 'invalid_request', message);
+      return;
+    }
     logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
     sendError(res, 500, 'internal_error', 'the server failed to handle this request');
     void next;

@@ -36,9 +36,19 @@ export function timeParam(params: QueryParams, name: string): number | undefined
   const text = single(params, name);
   if (text === undefined) return undefined;
   const valid = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/.test(text);
-  const ms = valid ? Date.parse(text.replace(' ', 'T')) : Number.NaN;
+  // Date.parse rolls impossible dates over (2024-02-30 becomes March 1st) and takes hour 24.
+  const ms = valid && isRealDateTime(text) ? Date.parse(text.replace(' ', 'T')) : Number.NaN;
   if (Number.isNaN(ms)) throw bad(name, 'must be an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z');
   return ms;
+}
+
+function isRealDateTime(text: string): boolean {
+  const [year, month, day, hour] = [text.slice(0, 4), text.slice(5, 7), text.slice(8, 10), text.slice(11, 13)].map(
+    Number,
+  );
+  const leap = year! % 4 === 0 && (year! % 100 !== 0 || year! % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month! - 1];
+  return daysInMonth !== undefined && day! >= 1 && day! <= daysInMonth && hour! < 24;
 }
 
 function checked(params: QueryParams, name: string, problemOf: (value: string) => string | undefined) {
