@@ -88,6 +88,15 @@ const bodyCases = (path: string): Case[] => [
     400,
     'invalid_request',
   ],
+  [
+    'an unsupported Content-Encoding',
+    {
+      ...raw(path, JSON.stringify(VALID)),
+      headers: { 'content-type': 'application/json', 'content-encoding': 'compress' },
+    },
+    415,
+    'unsupported_media_type',
+  ],
   ['a body over the 1 MiB limit', raw(path, oversizedEvent), 413, 'payload_too_large'],
   ['a non-JSON body over the limit', raw(path, 'x'.repeat(MIB + 16), 'text/plain'), 415, 'unsupported_media_type'],
   ['100,000 levels of nesting as the body', raw(path, nestedArrays(100_000)), 400, 'invalid_request'],

@@ -41,6 +41,11 @@ function bodyParserFailure(error: BodyParserError): [number, string, string] | u
     case 'entity.too.large':
       return [413, 'payload_too_large', `the request body is larger than the limit of ${error.limit} bytes`];
     case 'encoding.unsupported':
+      return [
+        415,
+        'unsupported_media_type',
+        'the Content-Encoding of the body is not supported (use gzip, deflate or br)',
+      ];
     case 'charset.unsupported':
       return [415, 'unsupported_media_type', 'the request body must be UTF-8 JSON'];
     case 'request.size.invalid':
