@@ -4,3 +4,4 @@ export type { App, AppOptions } from './app.js';
 export { loadConfig, ConfigError } from './config/index.js';
 export type { Config } from './config/index.js';
 export { main } from './cli.js';
+export { DomainError } from './errors/index.js';
