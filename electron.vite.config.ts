@@ -21,8 +21,7 @@ export default defineConfig({
           // Chunks sit beside the entries, at the same depth as src/server/*.ts: the server finds
           // package.json at '../../' from its own module URL.
           chunkFileNames: '[name].js',
-          // The server gets a chunk of its own. src/server/cli.ts starts the CLI when its module URL
-          // equals process.argv[1], and in the utility process argv[1] is server-process.js.
+          // The server gets a chunk of its own, loaded only when the utility process starts it.
           codeSplitting: {
             groups: [{ name: 'server', test: /[\\/]src[\\/]server[\\/]/ }],
           },

@@ -1,9 +1,6 @@
 /**
  * Entry point of the utility process that runs the event store (see index.ts). Keeping SQLite's
  * synchronous work here means the main process never blocks while drawing windows.
- *
- * The bundle keeps src/server in its own chunk (electron.vite.config.ts): src/server/cli.ts runs
- * itself when its module URL equals process.argv[1], and in a utility process argv[1] is this file.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

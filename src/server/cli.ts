@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { BUILT_UI_DIR, createApp, VERSION, type App } from './app.js';
 import { loadConfig } from './config/index.js';
 import { DomainError } from './errors/index.js';
@@ -94,9 +93,4 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-}
-
-// Run when executed directly (node dist/server/cli.js, tsx src/server/cli.ts), not when imported.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
 }

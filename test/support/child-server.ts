@@ -45,9 +45,9 @@ export interface RunningCli {
   exited: ChildServer['exited'];
 }
 
-/** Runs the `allsource` command with `args` (src/server/cli.ts under tsx), as a user would run it. */
+/** Runs the `allsource` command with `args` (src/server/bin.ts under tsx), as a user would run it. */
 export function runCli(args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/bin.ts', ...args], {
     cwd: REPO_ROOT,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
