@@ -3,14 +3,13 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { v7 as uuidv7 } from 'uuid';
 import type { Config } from './config/index.js';
 import { CIPHER_PAGE_SIZE, databaseExists, openDatabase, type SqliteDatabase } from './db/index.js';
 import { DomainError } from './errors/index.js';
 import { attachWebSocket, createHttpApp } from './http/index.js';
 import { deriveKey, selectProtector, type MasterKeyProtector } from './kms/index.js';
 import { createMetrics } from './metrics/index.js';
-import { createEventStore, type EventStore } from './store/index.js';
+import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
 
 /** The server could not start; the message is one line for a person. */
 export class StartupError extends DomainError {
@@ -39,12 +38,6 @@ const rootDir = fileURLToPath(new URL('../../', import.meta.url));
 export const VERSION = (JSON.parse(readFileSync(`${rootDir}package.json`, 'utf8')) as { version: string }).version;
 export const BUILT_UI_DIR = `${rootDir}dist/renderer`;
 
-function newUuidV7Bytes(): Uint8Array {
-  const bytes = new Uint8Array(16);
-  uuidv7(undefined, bytes);
-  return bytes;
-}
-
 /** Waits this long for requests in flight at shutdown before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -68,7 +61,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const store = createEventStore({
     db,
     now: options.now ?? Date.now,
-    newEventId: options.newEventId ?? newUuidV7Bytes,
+    newEventId: options.newEventId ?? createEventIdGenerator(),
     onCommitted: (tenantId, count) => metrics.eventsIngested.inc({ tenant_id: tenantId }, count),
     onListenerError: (error) => logger.error({ err: error }, 'a subscriber failed after a commit'),
   });

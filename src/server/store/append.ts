@@ -1,4 +1,4 @@
-import { eventJson, isoTimestamp, uuidText } from './dto.js';
+import { feedItem, isoTimestamp, uuidText } from './dto.js';
 import { DuplicateEventIdError, VersionConflictError } from './errors.js';
 import type { FeedItem } from './feed.js';
 import type { Statements } from './statements.js';
@@ -116,11 +116,8 @@ export function appendEvents(
     const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
     results.push(result);
     if (idHex) seenIds.set(idHex, { event, result });
-    committed.push({
-      position,
-      entityId: event.entityId,
-      eventType: event.eventType,
-      json: eventJson({
+    committed.push(
+      feedItem({
         id,
         event_type: event.eventType,
         entity_id: event.entityId,
@@ -131,7 +128,7 @@ export function appendEvents(
         version: stream.version,
         position,
       }),
-    });
+    );
   });
 
   for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);

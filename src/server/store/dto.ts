@@ -1,12 +1,14 @@
-import { stringify as formatUuid } from 'uuid';
+import type { FeedItem } from './feed.js';
 import type { EventDto, StoredEvent } from './types.js';
 
 export function isoTimestamp(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** The canonical lowercase text of 16 UUID bytes (this runs for every event read or written). */
 export function uuidText(bytes: Uint8Array): string {
-  return formatUuid(bytes);
+  const hex = Buffer.from(bytes.buffer, bytes.byteOffset, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
@@ -26,4 +28,20 @@ export function eventJson(event: StoredEvent): string {
 /** The EventDto as an object, for the library API and tests. */
 export function toEventDto(event: StoredEvent): EventDto {
   return JSON.parse(eventJson(event)) as EventDto;
+}
+
+/**
+ * A committed event as subscribers see it. Its wire JSON is built the first time a subscriber
+ * needs it and then shared by all of them, so appends with nobody listening pay nothing for it.
+ */
+export function feedItem(event: StoredEvent): FeedItem {
+  let json: string | undefined;
+  return {
+    position: event.position,
+    entityId: event.entity_id,
+    eventType: event.event_type,
+    get json() {
+      return (json ??= eventJson(event));
+    },
+  };
 }

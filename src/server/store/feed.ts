@@ -1,9 +1,10 @@
 /** One committed event as subscribers see it: enough to filter on, plus its wire JSON. */
 export interface FeedItem {
-  position: number;
-  entityId: string;
-  eventType: string;
-  json: string;
+  readonly position: number;
+  readonly entityId: string;
+  readonly eventType: string;
+  /** The EventDto as JSON text. */
+  readonly json: string;
 }
 
 export type FeedListener = (items: readonly FeedItem[]) => void;

@@ -1,4 +1,5 @@
 export { createEventStore } from './event-store.js';
+export { createEventIdGenerator } from './event-id.js';
 export type { EventStore, EventStoreDependencies, Page } from './event-store.js';
 export { eventJson, isoTimestamp, toEventDto, uuidText } from './dto.js';
 export { DuplicateEventIdError, StoreClosedError, VersionConflictError } from './errors.js';

@@ -65,12 +65,25 @@ export interface QueryDependencies {
 export function createQueryPlanner(deps: QueryDependencies) {
   const { db, statements } = deps;
   const cache = new Map<string, SqliteStatement<unknown[], unknown>>();
-  const firstAtOrAfter = db.prepare<[string, number], { position: number }>(
-    'SELECT position FROM events WHERE tenant_id = ? AND timestamp >= ? ORDER BY timestamp, seq LIMIT 1',
-  );
-  const lastAtOrBefore = db.prepare<[string, number], { position: number }>(
-    'SELECT position FROM events WHERE tenant_id = ? AND timestamp <= ? ORDER BY timestamp DESC, seq DESC LIMIT 1',
-  );
+  const timestampAt = db
+    .prepare<[string, number], number>('SELECT timestamp FROM events WHERE tenant_id = ? AND position = ?')
+    .pluck();
+
+  /**
+   * The first position (1..head+1) whose timestamp is at or after `ms`. A binary search over
+   * positions: timestamps never decrease with position, so no time index is needed (one fewer
+   * index to maintain on every append).
+   */
+  function firstPositionFrom(tenantId: string, ms: number, head: number): number {
+    let low = 1;
+    let high = head + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if ((timestampAt.get(tenantId, middle) ?? Number.POSITIVE_INFINITY) >= ms) high = middle;
+      else low = middle + 1;
+    }
+    return low;
+  }
 
   function prepared(sql: string): SqliteStatement<unknown[], unknown> {
     let statement = cache.get(sql);
@@ -86,13 +99,12 @@ export function createQueryPlanner(deps: QueryDependencies) {
     const head = statements.countEvents.get(tenantId)?.n ?? 0;
     let low = query.afterPosition ?? 0; // exclusive
     let high = head; // inclusive
-    if (query.since !== undefined) {
-      const first = firstAtOrAfter.get(tenantId, query.since);
-      low = Math.max(low, first ? first.position - 1 : head);
-    }
-    if (query.until !== undefined) high = Math.min(high, lastAtOrBefore.get(tenantId, query.until)?.position ?? 0);
+    if (query.since !== undefined) low = Math.max(low, firstPositionFrom(tenantId, query.since, head) - 1);
+    // Timestamps are whole milliseconds, so "at or before until" ends just before until + 1.
+    if (query.until !== undefined) high = Math.min(high, firstPositionFrom(tenantId, query.until + 1, head) - 1);
 
     const where = ['e.tenant_id = ?'];
+    // (byEntity below swaps this for '+e.tenant_id': the stream already belongs to the tenant.)
     const params: unknown[] = [tenantId];
     let entityVersion: number | undefined;
     let byEntity = false;
@@ -101,6 +113,7 @@ export function createQueryPlanner(deps: QueryDependencies) {
       const stream = statements.streamByEntity.get(tenantId, query.entityId);
       entityVersion = stream?.version ?? 0;
       if (!stream) return { totalCount: 0, upTo: head, entityVersion, page: () => [] };
+      where[0] = '+e.tenant_id = ?';
       where.push('e.stream_id = ?');
       params.push(stream.stream_id);
       byEntity = true;
@@ -121,7 +134,10 @@ export function createQueryPlanner(deps: QueryDependencies) {
     }
     if (query.payloadFilter) where.push(...payloadFilterClauses(query.payloadFilter, params));
     if (low >= high) return { totalCount: 0, upTo: head, entityVersion, page: () => [] };
-    where.push('e.position > ?', 'e.position <= ?');
+    // Inside one entity the stream index must drive the scan; a unary + keeps SQLite from
+    // choosing the tenant-wide position index instead (which would scan the whole tenant).
+    const positionColumn = byEntity ? '+e.position' : 'e.position';
+    where.push(`${positionColumn} > ?`, `${positionColumn} <= ?`);
     params.push(low, high);
 
     // The common shapes have their count at hand; only the rest pay for count(*).
