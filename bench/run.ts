@@ -1,0 +1,132 @@
+/**
+ * npm run bench: every speed claim of DESIGN.md ("Storage and speed"), each figure beside its
+ * limit measured in the same run. Targets are reported, never asserted: a missed target prints
+ * MISSED and the run still exits 0. Only a step that cannot measure at all makes the exit code 1.
+ */
+import { fileURLToPath } from 'node:url';
+import { measureBatchIngest, measureSingleAppend } from './http.js';
+import { measureInProcess } from './in-process.js';
+import { measureMemory } from './memory.js';
+import { measureReads } from './reads.js';
+import { machineInfo, renderTable, writeResults, type Figure, type Results } from './report.js';
+import { startServer, type ServerProcess } from './server.js';
+import { measureSse } from './sse.js';
+import { createResources, log, nowMs, type Resources } from './support.js';
+
+const RESULTS_FILE = fileURLToPath(new URL('./results.json', import.meta.url));
+const SEED = 20_240_601;
+
+/** Sized so that the whole run stays under three minutes on two cores. */
+const SETTINGS = {
+  inProcess: { events: 200_000, chunkBatches: 20, seed: SEED },
+  memory: { events: 1_000_000, budgetMs: 40_000, maxRssMb: 300, seed: SEED },
+  batchIngest: { requests: 150, connections: 4, seed: SEED + 10 },
+  singleAppend: { connections: 32, durationS: 4 },
+  reads: { seed: SEED + 20, durationS: 3, eventType: 'order.paid' },
+  sse: { subscribers: 50, batches: 10, seed: SEED + 30, timeoutMs: 30_000 },
+};
+
+interface Run {
+  figures: Figure[];
+  failures: Array<{ step: string; error: string }>;
+}
+
+/** Runs one step; a failure is recorded and the remaining steps still run. */
+async function step(run: Run, name: string, measure: () => Promise<Figure[]>): Promise<void> {
+  log(`${name}…`);
+  try {
+    run.figures.push(...(await measure()));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    run.failures.push({ step: name, error: message });
+    log(`${name} FAILED: ${message}`);
+  }
+}
+
+async function httpSteps(run: Run, server: ServerProcess, inProcessEventsPerSecond: number | undefined) {
+  await step(run, 'HTTP batch ingest', async () => {
+    if (inProcessEventsPerSecond === undefined) throw new Error('no in-process figure to compare with');
+    return [await measureBatchIngest(server, SETTINGS.batchIngest, inProcessEventsPerSecond)];
+  });
+  await step(run, 'HTTP single append', () => measureSingleAppend(server, SETTINGS.singleAppend));
+  await step(run, 'HTTP reads', () => measureReads(server, SETTINGS.reads));
+  // Last: the subscribers would otherwise share the server with the figures above.
+  await step(run, 'SSE fan-out', async () => [await measureSse(server, SETTINGS.sse)]);
+}
+
+async function measureAll(resources: Resources): Promise<Run> {
+  const run: Run = { figures: [], failures: [] };
+  let inProcessEventsPerSecond: number | undefined;
+  await step(run, 'in-process append', async () => {
+    const result = await measureInProcess(resources, SETTINGS.inProcess);
+    inProcessEventsPerSecond = result.store.eventsPerSecond;
+    return [result.figure];
+  });
+  await step(run, 'memory', () => measureMemory(resources, SETTINGS.memory));
+  let server: ServerProcess | undefined;
+  await step(run, 'server start', async () => {
+    server = await startServer(resources);
+    return [];
+  });
+  if (server) {
+    try {
+      await httpSteps(run, server, inProcessEventsPerSecond);
+    } finally {
+      await server.stop();
+    }
+  }
+  return run;
+}
+
+function print(results: Results): void {
+  const { machine } = results;
+  const missed = results.figures.filter((figure) => figure.target && !figure.target.met).length;
+  process.stdout.write(
+    [
+      '',
+      `AllSource Desktop bench: ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemoryMb} MB, Node ${machine.node}, ${machine.date}`,
+      "ratio of limit: share of the limit's speed reached (1.00 = as fast as the limit); limits are measured in this run",
+      '',
+      renderTable(results.figures),
+      '',
+      `${results.figures.length} figures, ${missed} targets MISSED, ${results.failures.length} steps failed; ` +
+        `${results.durationSeconds.toFixed(0)} s; written to ${RESULTS_FILE}`,
+      ...results.failures.map((failure) => `FAILED ${failure.step}: ${failure.error}`),
+      '',
+    ].join('\n'),
+  );
+}
+
+async function main(): Promise<number> {
+  const started = nowMs();
+  const resources = createResources();
+  const interrupt = (): void => {
+    log('interrupted: stopping servers and removing temp dirs');
+    void resources.dispose().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let run: Run;
+  try {
+    run = await measureAll(resources);
+  } finally {
+    await resources.dispose();
+  }
+  const results: Results = {
+    machine: machineInfo(),
+    durationSeconds: (nowMs() - started) / 1000,
+    figures: run.figures,
+    failures: run.failures,
+  };
+  writeResults(RESULTS_FILE, results);
+  print(results);
+  return results.failures.length > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
