@@ -108,6 +108,29 @@ describe('POST /api/v1/events', () => {
         expect(res.body).toMatchObject({ error: 'version_conflict', current_version: exists ? 1 : 0 });
     });
 
+    it('keeps versions exact when a known entity is written by many at once (cached stream state)', async () => {
+      const entity = `warm-${randomUUID()}`;
+      await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {} });
+      await post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {} });
+      const racers = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {}, expected_version: 2 }),
+        ),
+      );
+      expect(racers.filter((r) => r.status === 201).map((r) => r.body.version)).toEqual([3]);
+      const free = await Promise.all(
+        Array.from({ length: 5 }, () => post('/api/v1/events', { event_type: 'x.y', entity_id: entity, payload: {} })),
+      );
+      expect(free.map((r) => r.body.version).sort()).toEqual([4, 5, 6, 7, 8]);
+      const next = await post('/api/v1/events', {
+        event_type: 'x.y',
+        entity_id: entity,
+        payload: {},
+        expected_version: 8,
+      });
+      expect(next.body.version).toBe(9);
+    });
+
     it('lets exactly one of many concurrent writers win the same expected version', async () => {
       const entity = `race-${randomUUID()}`;
       const results = await Promise.all(

@@ -99,6 +99,9 @@ export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
     // 32 MiB of page cache: plenty for the hot index pages, and a fixed bound on memory.
     db.pragma('cache_size = -32768');
     db.pragma('busy_timeout = 5000');
+    // Checkpoint every 4,096 pages (64 MiB with 16 KiB pages) rather than SQLite's 1,000: with large
+    // pages the default checkpoints nearly every batch once the file is big (measured in the bench).
+    db.pragma('wal_autocheckpoint = 4096');
     migrate(db);
   } catch (error) {
     db.close();

@@ -2,6 +2,7 @@ import { feedItem, isoTimestamp, uuidText } from './dto.js';
 import { DuplicateEventIdError, VersionConflictError } from './errors.js';
 import type { FeedItem } from './feed.js';
 import type { Statements } from './statements.js';
+import type { StreamCache, StreamState } from './stream-cache.js';
 import type { AppendResult, ExpectedVersion, ValidatedEvent } from './types.js';
 
 export interface AppendDependencies {
@@ -10,17 +11,15 @@ export interface AppendDependencies {
   now: () => number;
   /** 16 bytes of a new UUIDv7. */
   newEventId: () => Uint8Array;
+  streamCache: StreamCache;
 }
 
 export interface AppendOutcome {
   results: AppendResult[];
   /** Newly stored events, in position order, for subscribers. Repeats are not in it. */
   committed: FeedItem[];
-}
-
-interface StreamState {
-  streamId: number;
-  version: number;
+  /** The streams written, by entity id, with their new versions: for the cache, once committed. */
+  streams: Map<string, StreamState>;
 }
 
 function satisfies(expected: ExpectedVersion, current: number): boolean {
@@ -74,13 +73,18 @@ export function appendEvents(
 
     let stream = streams.get(event.entityId);
     if (!stream) {
-      const row = statements.streamByEntity.get(tenantId, event.entityId);
-      stream = row
-        ? { streamId: row.stream_id, version: row.version }
-        : {
-            streamId: Number(statements.insertStream.run(tenantId, event.entityId, timestampMs).lastInsertRowid),
-            version: 0,
-          };
+      const cached = deps.streamCache.get(tenantId, event.entityId);
+      // Until this job commits, the database (inside the transaction) is the only truth.
+      if (cached) deps.streamCache.forget(tenantId, event.entityId);
+      const row = cached ? undefined : statements.streamByEntity.get(tenantId, event.entityId);
+      stream = cached
+        ? { ...cached }
+        : row
+          ? { streamId: row.stream_id, version: row.version }
+          : {
+              streamId: Number(statements.insertStream.run(tenantId, event.entityId, timestampMs).lastInsertRowid),
+              version: 0,
+            };
       streams.set(event.entityId, stream);
     }
     if (!satisfies(event.expected, stream.version)) {
@@ -133,7 +137,7 @@ export function appendEvents(
 
   for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);
   for (const type of typeIds.values()) statements.bumpType.run(type.added, timestampMs, type.typeId);
-  return { results, committed };
+  return { results, committed, streams };
 }
 
 /**

@@ -6,6 +6,7 @@ import { createFeed, type Feed } from './feed.js';
 import { createGroupCommitter } from './group-commit.js';
 import { createQueryPlanner, toStored, type QueryPlan } from './query.js';
 import { prepareStatements } from './statements.js';
+import { createStreamCache } from './stream-cache.js';
 import type {
   AppendResult,
   BatchResult,
@@ -62,12 +63,14 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
   const feed = deps.feed ?? createFeed({ ringSize: 16_384, maxTenants: 64 });
   const committer = createGroupCommitter(deps.db, deps.onListenerError);
   const planQuery = createQueryPlanner({ db: deps.db, statements });
-  const appendDeps = { statements, now: deps.now, newEventId: deps.newEventId };
+  const streamCache = createStreamCache(50_000);
+  const appendDeps = { statements, now: deps.now, newEventId: deps.newEventId, streamCache };
 
   function write(tenantId: string, events: ValidatedEvent[], indexed: boolean): Promise<AppendOutcome> {
     return committer.submit({
       run: () => appendEvents(appendDeps, tenantId, events, indexed),
       afterCommit: (outcome) => {
+        for (const [entityId, stream] of outcome.streams) streamCache.remember(tenantId, entityId, stream);
         if (outcome.committed.length === 0) return;
         deps.onCommitted?.(tenantId, outcome.committed.length);
         feed.publish(tenantId, outcome.committed);
