@@ -46,9 +46,34 @@ describe('group commit', () => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(values()).toEqual([1, 3]);
-    // No job saw an earlier one committed: all three ran inside one transaction (one sync).
-    expect(committedWhileRunning).toEqual([0, 0, 0]);
+    // No job ever saw an earlier one committed: all ran inside one transaction (one sync). The
+    // failure made the flush run again with each job isolated: 2 runs until the failure, then 3.
+    expect(committedWhileRunning).toEqual([0, 0, 0, 0, 0]);
     expect(observer.prepare('SELECT count(*) FROM t').pluck().get()).toBe(2);
+  });
+
+  it('runs a flush without savepoints when every job succeeds', async () => {
+    const committer = createGroupCommitter(db, () => {});
+    const runs: number[] = [];
+    const job = (v: number) => ({ run: () => (runs.push(v), insert(v)()) });
+    await Promise.all([committer.submit(job(1)), committer.submit(job(2)), committer.submit(job(3))]);
+    expect(runs).toEqual([1, 2, 3]);
+    expect(values()).toEqual([1, 2, 3]);
+  });
+
+  it('rejects a lone failing job without running it twice', async () => {
+    const committer = createGroupCommitter(db, () => {});
+    let runs = 0;
+    const failing = committer.submit({
+      run: () => {
+        runs += 1;
+        insert(5)();
+        throw new Error('conflict');
+      },
+    });
+    await expect(failing).rejects.toThrow('conflict');
+    expect(runs).toBe(1);
+    expect(values()).toEqual([]);
   });
 
   it('resolves only after the commit and reports listener failures without failing the write', async () => {
