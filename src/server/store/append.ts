@@ -1,9 +1,8 @@
-import { feedItem, isoTimestamp, uuidText } from './dto.js';
+import { isoTimestamp, uuidText } from './dto.js';
 import { DuplicateEventIdError, VersionConflictError } from './errors.js';
-import type { FeedItem } from './feed.js';
 import type { Statements } from './statements.js';
 import type { StreamCache, StreamState } from './stream-cache.js';
-import type { AppendResult, ExpectedVersion, ValidatedEvent } from './types.js';
+import type { AppendResult, ExpectedVersion, StoredEvent, ValidatedEvent } from './types.js';
 
 export interface AppendDependencies {
   statements: Statements;
@@ -17,7 +16,7 @@ export interface AppendDependencies {
 export interface AppendOutcome {
   results: AppendResult[];
   /** Newly stored events, in position order, for subscribers. Repeats are not in it. */
-  committed: FeedItem[];
+  committed: StoredEvent[];
   /** The streams written, by entity id, with their new versions: for the cache, once committed. */
   streams: Map<string, StreamState>;
 }
@@ -56,7 +55,7 @@ export function appendEvents(
   const typeIds = new Map<string, { typeId: number; added: number }>();
   const seenIds = new Map<string, { event: ValidatedEvent; result: AppendResult }>();
   const results: AppendResult[] = [];
-  const committed: FeedItem[] = [];
+  const committed: StoredEvent[] = [];
 
   events.forEach((event, i) => {
     const index = indexed ? i : undefined;
@@ -120,19 +119,17 @@ export function appendEvents(
     const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
     results.push(result);
     if (idHex) seenIds.set(idHex, { event, result });
-    committed.push(
-      feedItem({
-        id,
-        event_type: event.eventType,
-        entity_id: event.entityId,
-        tenant_id: tenantId,
-        payloadJson: event.payloadJson,
-        metadataJson: event.metadataJson,
-        timestampMs,
-        version: stream.version,
-        position,
-      }),
-    );
+    committed.push({
+      id,
+      event_type: event.eventType,
+      entity_id: event.entityId,
+      tenant_id: tenantId,
+      payloadJson: event.payloadJson,
+      metadataJson: event.metadataJson,
+      timestampMs,
+      version: stream.version,
+      position,
+    });
   });
 
   for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);

@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../db/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { appendEvents, type AppendOutcome } from './append.js';
-import { isoTimestamp } from './dto.js';
+import { feedItem, isoTimestamp } from './dto.js';
 import { createFeed, type Feed } from './feed.js';
 import { createGroupCommitter } from './group-commit.js';
 import { createQueryPlanner, toStored, type QueryPlan } from './query.js';
@@ -73,7 +73,9 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
         for (const [entityId, stream] of outcome.streams) streamCache.remember(tenantId, entityId, stream);
         if (outcome.committed.length === 0) return;
         deps.onCommitted?.(tenantId, outcome.committed.length);
-        feed.publish(tenantId, outcome.committed);
+        // Nobody listening: the events need no wire form, and the ring lets go of its tail.
+        if (feed.hasListeners(tenantId)) feed.publish(tenantId, outcome.committed.map(feedItem));
+        else feed.skip(tenantId);
       },
     });
   }

@@ -18,6 +18,9 @@ export interface FeedOptions {
 
 export interface Feed {
   publish(tenantId: string, items: readonly FeedItem[]): void;
+  /** Events were committed but not published (nobody listened): forget what no longer joins up. */
+  skip(tenantId: string): void;
+  hasListeners(tenantId: string): boolean;
   /** Calls `listener` with every batch committed for the tenant from now on. */
   listen(tenantId: string, listener: FeedListener): () => void;
   /**
@@ -62,6 +65,14 @@ export function createFeed(options: FeedOptions): Feed {
       ring.items.push(...items);
       if (ring.items.length > options.ringSize) ring.items.splice(0, ring.items.length - options.ringSize);
       for (const listener of listeners.get(tenantId) ?? []) listener(items);
+    },
+
+    skip(tenantId) {
+      rings.delete(tenantId);
+    },
+
+    hasListeners(tenantId) {
+      return listeners.has(tenantId);
     },
 
     listen(tenantId, listener) {

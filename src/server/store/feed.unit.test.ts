@@ -48,6 +48,18 @@ describe('feed', () => {
     expect(heard).toEqual([1]);
   });
 
+  it('knows whether a tenant has listeners, and drops a ring whose events were skipped', () => {
+    const feed = createFeed({ ringSize: 10, maxTenants: 2 });
+    expect(feed.hasListeners('t')).toBe(false);
+    const stop = feed.listen('t', () => {});
+    expect(feed.hasListeners('t')).toBe(true);
+    feed.publish('t', [item(1), item(2)]);
+    stop();
+    expect(feed.hasListeners('t')).toBe(false);
+    feed.skip('t');
+    expect(feed.recentAfter('t', 1, 10)).toBeUndefined();
+  });
+
   it('matches filters', () => {
     const e = item(1, 'order.paid', 'o1');
     expect(matchesFilter(e, {})).toBe(true);
