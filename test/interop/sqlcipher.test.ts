@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import sqlcipher from '@journeyapps/sqlcipher';
 import { afterEach, describe, expect, it } from 'vitest';
-import { WrongKeyError } from '../../src/server/db/index.js';
+import { CIPHER_PAGE_SIZE, WrongKeyError } from '../../src/server/db/index.js';
 import { api, startServer, tempDir, type TestServer } from '../support/server.js';
 import { runServerProcess } from '../support/child-server.js';
 
@@ -36,7 +36,7 @@ function closeZetetic(db: sqlcipher.Database): Promise<void> {
 }
 
 /** Opens the file with Zetetic's SQLCipher and the raw key, as DESIGN.md says an outside tool must. */
-async function openWithKey(file: string, keyHex: string, pageSize = 16384): Promise<sqlcipher.Database> {
+async function openWithKey(file: string, keyHex: string, pageSize = CIPHER_PAGE_SIZE): Promise<sqlcipher.Database> {
   const db = await openZetetic(file);
   // A wrong key is expected in some tests; keep SQLCipher's own HMAC-failure log off stderr.
   await exec(db, 'PRAGMA cipher_log_level = NONE;');
@@ -115,7 +115,7 @@ async function closedServerWithEvents(): Promise<{
 }
 
 describe("the database file, read with Zetetic's SQLCipher 4", () => {
-  it('reads back exactly the events that were ingested, given the derived key and 16 KiB pages', async () => {
+  it('reads back exactly the events that were ingested, given the derived key and the page size', async () => {
     const { server, ingested, file } = await closedServerWithEvents();
 
     const db = await openWithKey(file, server.databaseKeyHex);

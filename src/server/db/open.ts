@@ -8,8 +8,13 @@ import { migrate } from './migrations/index.js';
 export type SqliteDatabase = Database.Database;
 export type SqliteStatement<P extends unknown[] = unknown[], R = unknown> = Database.Statement<P, R>;
 
-/** The SQLCipher page size. 16 KiB pages cost far less to encrypt than the 4 KiB default (DESIGN.md). */
-export const CIPHER_PAGE_SIZE = 16384;
+/**
+ * The SQLCipher page size: SQLCipher 4's default. 16 KiB pages encrypt sequential appends more
+ * cheaply, but every append also dirties one index leaf per entity it touches, and each dirty
+ * page is encrypted and written whole: at a million events over a thousand entities, 4 KiB pages
+ * ingest twice as fast (30 s against 46 s for 1M events, measured with the store).
+ */
+export const CIPHER_PAGE_SIZE = 4096;
 export const DATABASE_FILE = 'allsource.db';
 
 /** The key does not open this database. The file has not been written to. */
@@ -99,9 +104,9 @@ export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
     // 32 MiB of page cache: plenty for the hot index pages, and a fixed bound on memory.
     db.pragma('cache_size = -32768');
     db.pragma('busy_timeout = 5000');
-    // Checkpoint every 4,096 pages (64 MiB with 16 KiB pages) rather than SQLite's 1,000: with large
-    // pages the default checkpoints nearly every batch once the file is big (measured in the bench).
-    db.pragma('wal_autocheckpoint = 4096');
+    // Checkpoint every 16,384 pages (64 MiB) rather than SQLite's 1,000 (4 MiB): a page rewritten
+    // by many batches is then written to the database file once (25% faster ingest, measured).
+    db.pragma('wal_autocheckpoint = 16384');
     migrate(db);
   } catch (error) {
     db.close();
