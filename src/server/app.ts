@@ -7,9 +7,13 @@ import type { Config } from './config/index.js';
 import { CIPHER_PAGE_SIZE, databaseExists, openDatabase, type SqliteDatabase } from './db/index.js';
 import { DomainError } from './errors/index.js';
 import { attachWebSocket, createHttpApp } from './http/index.js';
+import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
 import { deriveKey, selectProtector, type MasterKeyProtector } from './kms/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
+import { DEV_PRINCIPAL, principalOf } from './http/auth.js';
+
+const DEV_TENANT = DEV_PRINCIPAL.tenantId;
 
 /** The server could not start; the message is one line for a person. */
 export class StartupError extends DomainError {
@@ -27,9 +31,13 @@ export interface AppOptions {
 
 export interface App {
   readonly store: EventStore;
+  readonly identity: IdentityService;
   readonly databaseFile: string;
-  /** Binds the configured host and port; resolves with the address actually bound. */
-  listen(): Promise<{ url: string; host: string; port: number }>;
+  /**
+   * Registers the bootstrap key or creates the first admin (see IdentityService.bootstrap), then
+   * binds the configured host and port; resolves with the address actually bound.
+   */
+  listen(): Promise<{ url: string; host: string; port: number; bootstrap: BootstrapResult }>;
   /** Stops taking requests, lets the ones in flight finish, commits what is queued, closes the database. */
   close(): Promise<void>;
 }
@@ -55,7 +63,12 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     key: deriveKey(masterKey, 'allsource/sqlcipher'),
     durability: config.durability,
   });
-  masterKey.fill(0);
+  let jwtSecret;
+  try {
+    jwtSecret = jwtSecretFrom(env, masterKey);
+  } finally {
+    masterKey.fill(0);
+  }
 
   const metrics = createMetrics();
   const store = createEventStore({
@@ -65,9 +78,25 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     onCommitted: (tenantId, count) => metrics.eventsIngested.inc({ tenant_id: tenantId }, count),
     onListenerError: (error) => logger.error({ err: error }, 'a subscriber failed after a commit'),
   });
+  const identity = createIdentityService({
+    db,
+    now: options.now ?? Date.now,
+    jwtSecret,
+    tokenLifetimeSeconds: config.tokenTtlSeconds,
+  });
+  if (config.devMode) {
+    logger.warn(
+      'DEV MODE: requests without credentials act as dev-user of dev-tenant with the admin role. Never use this with real data.',
+    );
+    if (!identity.listTenants().some((tenant) => tenant.tenant_id === DEV_TENANT)) {
+      identity.createTenant({ tenant_id: DEV_TENANT, name: 'Dev mode' });
+    }
+  }
   const openStreams = new Set<ServerResponse>();
   const http = createHttpApp({
     store,
+    identity,
+    devMode: config.devMode,
     metrics,
     logger,
     version: VERSION,
@@ -88,7 +117,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     store,
     metrics,
     logger,
-    tenantOf: () => 'default',
+    authenticate: (req) => principalOf(req.headers, identity, config.devMode),
     originAllowed: (origin) => isOwnOrigin(origin, boundPort),
     maxBufferedBytes: config.wsMaxBufferedBytes,
   });
@@ -97,9 +126,15 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   return {
     store,
+    identity,
     databaseFile: file,
 
-    listen() {
+    async listen() {
+      const bootstrap = await identity.bootstrap({
+        ...(config.bootstrapApiKey === undefined ? {} : { apiKey: config.bootstrapApiKey }),
+        apiKeyTenant: config.bootstrapTenantId,
+        adminPasswordFile: config.adminPasswordFile,
+      });
       return new Promise((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
           reject(new StartupError(describeListenError(error, config.host, config.port)));
@@ -114,7 +149,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
             { url: `http://${host}:${address.port}`, database: file, key: protector.description },
             'listening',
           );
-          resolve({ url: `http://${host}:${address.port}`, host: address.address, port: address.port });
+          resolve({ url: `http://${host}:${address.port}`, host: address.address, port: address.port, bootstrap });
         });
       });
     },

@@ -1,11 +1,15 @@
 import { parseArgs } from 'node:util';
 import { BUILT_UI_DIR, createApp, VERSION, type App } from './app.js';
+import { randomBytes } from 'node:crypto';
 import { loadConfig } from './config/index.js';
+import { generateApiKey } from './identity/index.js';
 import { DomainError } from './errors/index.js';
 
 const USAGE = `Usage: allsource serve [options]
+       allsource new-api-key
 
-Runs the AllSource event store and its admin UI.
+serve        runs the AllSource event store and its admin UI
+new-api-key  prints a new random API key, e.g. for ALLSOURCE_BOOTSTRAP_API_KEY
 
 Options:
   --host HOST        address to listen on (default 127.0.0.1; loopback only)
@@ -50,6 +54,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...rest] = positionals;
+  if (command === 'new-api-key' && rest.length === 0) {
+    process.stdout.write(`${generateApiKey(randomBytes)}\n`);
+    return 0;
+  }
   if (command !== 'serve' || rest.length > 0) {
     return fail(
       command === undefined
@@ -70,10 +78,24 @@ export async function main(argv: string[]): Promise<number> {
       defaultUiDir: BUILT_UI_DIR,
     });
     app = createApp(config);
-    const { url } = await app.listen();
+    const { url, bootstrap } = await app.listen();
     process.stdout.write(
       `AllSource ${VERSION} listening on ${url} (data: ${config.dataDir}, durability: ${config.durability})\n`,
     );
+    if (config.devMode) {
+      process.stdout.write('allsource: DEV MODE: requests without credentials act as an admin of dev-tenant\n');
+    }
+    if (bootstrap.createdAdmin) {
+      const { username, password, file } = bootstrap.createdAdmin;
+      // Printed once, on the first start only; the same lines are in a 0600 file for later.
+      process.stdout.write(
+        `\nFirst start: created the admin account.\n  username: ${username}\n  password: ${password}\n` +
+          `This is shown once; it is also in ${file} (readable only by you). Change it with PUT /api/v1/auth/password.\n\n`,
+      );
+    }
+    if (bootstrap.bootstrapKey?.status === 'revoked') {
+      process.stderr.write('allsource: warning: ALLSOURCE_BOOTSTRAP_API_KEY was revoked and stays revoked\n');
+    }
   } catch (error) {
     await app?.close();
     if (error instanceof DomainError) return fail(error.message);

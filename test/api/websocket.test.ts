@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { api, startServer, type TestServer } from '../support/server.js';
+import { adminHeaders, api, startServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,7 +19,9 @@ interface Socket {
 }
 
 async function connect(headers: Record<string, string> = {}): Promise<Socket> {
-  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, { headers });
+  const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, {
+    headers: { ...adminHeaders(server.url), ...headers },
+  });
   const messages: any[] = [];
   ws.on('message', (data) => messages.push(JSON.parse(data.toString())));
   await once(ws, 'open');
@@ -99,12 +101,24 @@ describe('GET /api/v1/events/stream (WebSocket)', () => {
 
   it('refuses a browser page from another origin', async () => {
     const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, {
-      headers: { origin: 'https://evil.example' },
+      headers: { ...adminHeaders(server.url), origin: 'https://evil.example' },
     });
     const [error] = (await once(ws, 'error')) as [Error];
     expect(error.message).toContain('403');
     const own = await connect({ origin: `http://localhost:${server.port}` });
     own.ws.close();
+  });
+
+  it('refuses a connection without a credential, with a bad one, or without the read permission', async () => {
+    const url = `${server.url.replace('http', 'ws')}/api/v1/events/stream`;
+    const refused = async (headers: Record<string, string>) => {
+      const ws = new WebSocket(url, { headers });
+      const [error] = (await once(ws, 'error')) as [Error];
+      return error.message;
+    };
+    expect(await refused({})).toContain('401');
+    expect(await refused({ 'x-api-key': 'ask_not-a-key' })).toContain('401');
+    expect(await refused({ authorization: 'Bearer not.a.jwt' })).toContain('401');
   });
 
   it('tells a client that cannot keep up how many events it missed, never buffering without bound', async () => {

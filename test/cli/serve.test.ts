@@ -1,17 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runToEnd, startServerProcess, type ChildServer } from '../support/child-server.js';
-import { api, tempDir } from '../support/server.js';
+import { api, newApiKey, tempDir } from '../support/server.js';
 
 const running: ChildServer[] = [];
 afterEach(() => running.splice(0).forEach((p) => p.child.kill('SIGKILL')));
 
-/** `allsource serve --port 0 --data-dir <dataDir> [args]` with the key file in configDir unless env names a key. */
+/**
+ * `allsource serve --port 0 --data-dir <dataDir> [args]` with the key file in configDir unless env
+ * names a key, and a bootstrap admin API key that `api()` sends.
+ */
 function serve(dataDir: string, configDir: string, env: Record<string, string> = {}, args: string[] = []) {
-  return startServerProcess({ dataDir, configDir, env }, args);
+  return startServerProcess({ dataDir, configDir, env, apiKey: newApiKey() }, args);
 }
 
 function dirs() {
@@ -112,13 +116,36 @@ describe('allsource serve', () => {
     expect(existsSync(join(base, 'elsewhere'))).toBe(false);
   });
 
-  it('refuses to bind to a non-loopback address', async () => {
+  it('refuses dev mode on a non-loopback address', async () => {
     const { dataDir, configDir } = dirs();
     const result = await runToEnd(['serve', '--host', '0.0.0.0', '--data-dir', dataDir], {
       ALLSOURCE_CONFIG_DIR: configDir,
+      ALLSOURCE_DEV_MODE: 'true',
     });
     expect(result.code).toBe(1);
-    expectOneLine(result.stderr, /refusing to listen on 0\.0\.0\.0/);
+    expectOneLine(result.stderr, /refusing to start in dev mode on 0\.0\.0\.0/);
+  });
+
+  it('on a first start with no bootstrap key creates an admin, prints its password once and keeps it in a 0600 file', async () => {
+    const { dataDir, configDir } = dirs();
+    const first = await startServerProcess({ dataDir, configDir });
+    // The account lines follow the "listening" line; give them a moment to arrive.
+    for (let i = 0; i < 100 && !/password: \S+\n/.test(first.output().stdout); i++) await sleep(50);
+    const printed = /username: (\S+)\n\s+password: (\S+)/.exec(first.output().stdout);
+    expect(printed).not.toBeNull();
+    const [, username, password] = printed!;
+    const file = join(configDir, 'initial-admin-password');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toContain(password!);
+    const login = await api(first.url, '/api/v1/auth/login', { json: { username, password }, anonymous: true });
+    expect(login.status).toBe(200);
+    expect(login.body.user).toMatchObject({ username: 'admin', role: 'admin', tenant_id: 'default' });
+    first.child.kill('SIGTERM');
+    await first.exited;
+    // The second start makes no new account and prints no password.
+    const second = await startServerProcess({ dataDir, configDir });
+    running.push(second);
+    expect(second.output().stdout).not.toContain('password:');
   });
 
   it('stops on a wrong key with a clear message and leaves the file untouched', async () => {

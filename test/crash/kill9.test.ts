@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, tempDir } from '../support/server.js';
+import { api, tempDir, newApiKey } from '../support/server.js';
 import {
   randomMasterKeyHex,
   startServerProcess,
@@ -108,6 +108,7 @@ describe.each<{ durability: 'full' | 'normal'; env: Record<string, string> }>([
       dataDir: join(root, 'data'),
       configDir: join(root, 'config'),
       masterKeyHex: randomMasterKeyHex(),
+      apiKey: newApiKey(),
       env,
     };
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { registerAdminKey } from './server.js';
 
 /** The repository root, the child's working directory (so `tsx` and `src/` resolve). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -16,6 +17,8 @@ export interface ChildServer {
 
 export interface ChildServerOptions {
   dataDir: string;
+  /** ALLSOURCE_BOOTSTRAP_API_KEY for the child; `api()` then sends it to this server. */
+  apiKey?: string;
   configDir: string;
   /** Absent: the server uses (and on first run creates) the key file in configDir. */
   masterKeyHex?: string;
@@ -74,6 +77,7 @@ export function runServerProcess(options: ChildServerOptions, args: string[] = [
   return runCli(['serve', '--port', '0', '--data-dir', options.dataDir, ...args], {
     ...(options.masterKeyHex === undefined ? {} : { ALLSOURCE_MASTER_KEY: options.masterKeyHex }),
     ALLSOURCE_CONFIG_DIR: options.configDir,
+    ...(options.apiKey === undefined ? {} : { ALLSOURCE_BOOTSTRAP_API_KEY: options.apiKey }),
     ...options.env,
   });
 }
@@ -104,6 +108,7 @@ export async function startServerProcess(options: ChildServerOptions, args: stri
       );
     });
   });
+  if (options.apiKey !== undefined) registerAdminKey(url, options.apiKey);
   return { url, child, output, exited };
 }
 

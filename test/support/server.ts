@@ -5,7 +5,28 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type App } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config/index.js';
+import { generateApiKey } from '../../src/server/identity/index.js';
 import { deriveKey, parseMasterKeyHex } from '../../src/server/kms/index.js';
+
+/**
+ * The admin API key each test server was bootstrapped with, by base URL: `api()` and the SSE and
+ * WebSocket helpers send it unless a request brings its own credential or asks to be anonymous.
+ */
+const adminKeys = new Map<string, string>();
+
+export function registerAdminKey(baseUrl: string, apiKey: string): void {
+  adminKeys.set(new URL(baseUrl).origin, apiKey);
+}
+
+/** The bootstrap admin key of the server at `url`, as an X-API-Key header (none for unknown servers). */
+export function adminHeaders(url: string): Record<string, string> {
+  const key = adminKeys.get(new URL(url).origin);
+  return key ? { 'x-api-key': key } : {};
+}
+
+export function newApiKey(): string {
+  return generateApiKey(randomBytes);
+}
 
 export interface TestServer {
   url: string;
@@ -16,6 +37,8 @@ export interface TestServer {
   masterKeyHex: string;
   /** The SQLCipher key derived from it, as hex (what Zetetic's SQLCipher needs). */
   databaseKeyHex: string;
+  /** ALLSOURCE_BOOTSTRAP_API_KEY: an admin key of the platform tenant `default`. */
+  apiKey: string;
   config: Config;
   close(): Promise<void>;
   /** Closes the server and deletes its temp directory. */
@@ -25,6 +48,8 @@ export interface TestServer {
 export interface StartOptions {
   dataDir?: string;
   masterKeyHex?: string;
+  /** The bootstrap admin key; a new one by default (pass the old one when reopening a data dir). */
+  apiKey?: string;
   env?: Record<string, string>;
   now?: () => number;
 }
@@ -37,8 +62,10 @@ export function tempDir(prefix = 'allsource-test-'): string {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
   const masterKeyHex = options.masterKeyHex ?? randomBytes(32).toString('hex');
+  const apiKey = options.apiKey ?? newApiKey();
   const env = {
     ALLSOURCE_MASTER_KEY: masterKeyHex,
+    ALLSOURCE_BOOTSTRAP_API_KEY: apiKey,
     ALLSOURCE_CONFIG_DIR: join(dataDir, '..', `${dataDir.split('/').pop()}-config`),
     ALLSOURCE_LOG_LEVEL: 'silent',
     ...options.env,
@@ -50,6 +77,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(options.now ? { now: options.now } : {}),
   });
   const { url, port } = await app.listen();
+  registerAdminKey(url, apiKey);
   const databaseKeyHex = deriveKey(parseMasterKeyHex(masterKeyHex, 'test'), 'allsource/sqlcipher').toString('hex');
   const close = () => app.close();
   return {
@@ -59,6 +87,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     dataDir,
     masterKeyHex,
     databaseKeyHex,
+    apiKey,
     config,
     close,
     async dispose() {
@@ -68,14 +97,20 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   };
 }
 
-/** fetch + JSON, keeping the status and headers for assertions. */
+/**
+ * fetch + JSON, keeping the status and headers for assertions. Sends the server's admin key
+ * unless the request carries its own credential or `anonymous` is set.
+ */
 export async function api(
   base: string,
   path: string,
-  init: RequestInit & { json?: unknown } = {},
+  init: RequestInit & { json?: unknown; anonymous?: boolean } = {},
 ): Promise<{ status: number; body: any; headers: Headers; text: string }> {
-  const { json, ...rest } = init;
+  const { json, anonymous, ...rest } = init;
   const headers = new Headers(rest.headers);
+  if (!anonymous && !headers.has('authorization') && !headers.has('x-api-key')) {
+    for (const [name, value] of Object.entries(adminHeaders(base))) headers.set(name, value);
+  }
   if (json !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
   const response = await fetch(`${base}${path}`, {
     ...rest,

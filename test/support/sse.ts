@@ -1,3 +1,5 @@
+import { adminHeaders } from './server.js';
+
 export interface SseMessage {
   id: string | undefined;
   data: string;
@@ -15,11 +17,15 @@ export interface SseClient {
   close(): void;
 }
 
-/** A minimal Server-Sent Events reader over fetch, strict enough to catch malformed frames. */
+/**
+ * A minimal Server-Sent Events reader over fetch, strict enough to catch malformed frames.
+ * Sends the test server's admin key unless `headers` brings a credential.
+ */
 export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
   const controller = new AbortController();
+  const credential = (headers['authorization'] ?? headers['x-api-key']) ? {} : adminHeaders(url);
   const response = await fetch(url, {
-    headers: { accept: 'text/event-stream', ...headers },
+    headers: { accept: 'text/event-stream', ...credential, ...headers },
     signal: controller.signal,
   });
   const messages: SseMessage[] = [];

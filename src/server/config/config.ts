@@ -27,6 +27,15 @@ export interface Config {
   /** Bytes queued for one WebSocket client before its events are dropped (and it is told it lagged). */
   wsMaxBufferedBytes: number;
   logLevel: LogLevel;
+  /** ALLSOURCE_DEV_MODE: requests without credentials act as dev-user of dev-tenant, an admin. Loopback only. */
+  devMode: boolean;
+  /** Lifetime of the JWTs that login issues. */
+  tokenTtlSeconds: number;
+  /** ALLSOURCE_BOOTSTRAP_API_KEY: registered at start as an admin key of bootstrapTenantId. */
+  bootstrapApiKey: string | undefined;
+  bootstrapTenantId: string;
+  /** Where the first admin's one-time password is written (0600) when the server creates it. */
+  adminPasswordFile: string;
   /** The built admin UI, served at `/`; absent until `npm run build` has run. */
   uiDir: string | undefined;
 }
@@ -63,6 +72,13 @@ const settingsSchema = z
       .min(64 * 1024)
       .max(256 * MIB),
     log_level: z.enum(logLevels),
+    dev_mode: z.enum(['true', 'false', '1', '0']).or(z.boolean()),
+    token_ttl_seconds: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(366 * 24 * 3600),
+    bootstrap_tenant_id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1 to 64 of a-z, 0-9, _ and -'),
     ui_dir: z.string().min(1),
   })
   .partial()
@@ -80,6 +96,9 @@ const envNames: Record<keyof Settings, string> = {
   sse_heartbeat_seconds: 'ALLSOURCE_SSE_HEARTBEAT_SECONDS',
   ws_max_buffered_bytes: 'ALLSOURCE_WS_MAX_BUFFERED_BYTES',
   log_level: 'ALLSOURCE_LOG_LEVEL',
+  dev_mode: 'ALLSOURCE_DEV_MODE',
+  token_ttl_seconds: 'ALLSOURCE_TOKEN_TTL_SECONDS',
+  bootstrap_tenant_id: 'ALLSOURCE_BOOTSTRAP_TENANT_ID',
   ui_dir: 'ALLSOURCE_UI_DIR',
 };
 
@@ -169,9 +188,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const keyFile = resolve(cwd, settings.key_file ?? join(configDir, 'master.key'));
   const host = settings.host ?? '127.0.0.1';
 
-  if (!isLoopbackHost(host)) {
+  const devMode = settings.dev_mode === true || settings.dev_mode === 'true' || settings.dev_mode === '1';
+  if (devMode && !isLoopbackHost(host)) {
     throw new ConfigError(
-      `refusing to listen on ${host}: this version has no authentication, so it binds to loopback only (127.0.0.1 or ::1)`,
+      `refusing to start in dev mode on ${host}: dev mode lets requests without credentials act as an admin, so it binds to loopback only (127.0.0.1 or ::1)`,
     );
   }
   const relativeToData = keyFile.startsWith(dataDir.endsWith('/') ? dataDir : `${dataDir}/`);
@@ -193,6 +213,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     sseHeartbeatMs: (settings.sse_heartbeat_seconds ?? 15) * 1000,
     wsMaxBufferedBytes: settings.ws_max_buffered_bytes ?? 4 * MIB,
     logLevel: settings.log_level ?? 'info',
+    devMode,
+    tokenTtlSeconds: settings.token_ttl_seconds ?? 24 * 3600,
+    bootstrapApiKey: env['ALLSOURCE_BOOTSTRAP_API_KEY'] || undefined,
+    bootstrapTenantId: settings.bootstrap_tenant_id ?? 'default',
+    adminPasswordFile: join(configDir, 'initial-admin-password'),
     uiDir: uiDir === undefined ? undefined : isAbsolute(uiDir) ? uiDir : resolve(cwd, uiDir),
   };
 }

@@ -33,11 +33,21 @@ describe('loadConfig', () => {
     [{ ALLSOURCE_PORT: '70000' }, /ALLSOURCE_PORT is invalid/],
     [{ ALLSOURCE_DURABILITY: 'sometimes' }, /ALLSOURCE_DURABILITY is invalid/],
     [{ ALLSOURCE_MAX_BODY_BYTES: '-1' }, /ALLSOURCE_MAX_BODY_BYTES is invalid/],
-    [{ ALLSOURCE_HOST: '192.168.1.10' }, /refusing to listen on 192\.168\.1\.10/],
+    [
+      { ALLSOURCE_HOST: '192.168.1.10', ALLSOURCE_DEV_MODE: 'true' },
+      /refusing to start in dev mode on 192\.168\.1\.10/,
+    ],
+    [{ ALLSOURCE_DEV_MODE: 'yes' }, /ALLSOURCE_DEV_MODE is invalid/],
     [{ ALLSOURCE_KEY_FILE: '/data/keys/master.key' }, /must not be inside the data directory/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig({ env: { ...base, ...env } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { ...base, ...env } })).toThrow(message);
+  });
+
+  it('allows any address outside dev mode, now that every route needs a credential', () => {
+    expect(loadConfig({ env: { ...base, ALLSOURCE_HOST: '0.0.0.0' } }).host).toBe('0.0.0.0');
+    expect(loadConfig({ env: { ...base, ALLSOURCE_DEV_MODE: '1' } }).devMode).toBe(true);
+    expect(loadConfig({ env: base }).devMode).toBe(false);
   });
 
   it('refuses a bad flag by its name', () => {

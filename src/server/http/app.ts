@@ -4,18 +4,24 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Durability } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
+import type { IdentityService } from '../identity/index.js';
 import type { EventStore } from '../store/index.js';
 import type { ServerResponse } from 'node:http';
+import { authenticate, rejectForeignTenant } from './auth.js';
 import { errorMapper, sendError } from './errors.js';
 import { jsonBody } from './json-body.js';
-import { locals } from './locals.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { identityRoutes } from './routes/identity.js';
+import { tenantRoutes } from './routes/tenants.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import { summaryRoutes } from './routes/summaries.js';
 
 export interface HttpAppDependencies {
   store: EventStore;
+  identity: IdentityService;
+  /** Requests without credentials act as dev-user of dev-tenant (admin). Loopback only. */
+  devMode: boolean;
   metrics: Metrics;
   logger: Logger;
   version: string;
@@ -28,12 +34,6 @@ export interface HttpAppDependencies {
   /** Open SSE responses; shutdown ends them. */
   openStreams: Set<ServerResponse>;
 }
-
-/** Until identity lands there is one tenant, and every request belongs to it. */
-const singleTenant: RequestHandler = (_req, res, next) => {
-  locals(res).tenantId = 'default';
-  next();
-};
 
 function countRequests(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
@@ -67,8 +67,12 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   app.use(countRequests(deps.metrics));
   app.use(healthRoutes(deps));
   const api = express.Router();
-  api.use(singleTenant);
-  api.use(jsonBody(deps.maxBodyBytes));
+  const body = jsonBody(deps.maxBodyBytes);
+  // Identity and tenant routes authenticate route by route (login is public); each names its permission.
+  api.use(identityRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
+  api.use(tenantRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
+  // Everything else: authenticate before reading a body, then refuse a foreign tenant_id.
+  api.use(authenticate(deps.identity, deps.devMode), ...body, rejectForeignTenant);
   api.use(
     subscribeRoutes({
       store: deps.store,

@@ -2,6 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import { can, type Principal } from '../identity/index.js';
+import { DomainError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
 import {
   entityIdProblem,
@@ -18,8 +20,8 @@ export interface WebSocketOptions {
   store: EventStore;
   metrics: Metrics;
   logger: Logger;
-  /** Resolves the tenant of an upgrade request (one tenant until identity lands). */
-  tenantOf: (req: IncomingMessage) => string;
+  /** The principal of an upgrade request (from its credential headers, or dev mode's), or undefined. */
+  authenticate: (req: IncomingMessage) => Promise<Principal | undefined>;
   /** May this browser origin open a stream? Non-browser clients send no Origin. */
   originAllowed: (origin: string) => boolean;
   /** Past this many bytes queued for a client, events for it are dropped and counted. */
@@ -89,16 +91,26 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '').split('?')[0];
     const origin = req.headers.origin;
-    if (path !== WEBSOCKET_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    if (origin !== undefined && !options.originAllowed(origin)) {
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, options.tenantOf(req)));
+    if (path !== WEBSOCKET_PATH) return refuse(socket, 404, 'Not Found');
+    if (origin !== undefined && !options.originAllowed(origin)) return refuse(socket, 403, 'Forbidden');
+    void options.authenticate(req).then(
+      (principal) => {
+        if (!principal) return refuse(socket, 401, 'Unauthorized');
+        // Reading the stream is reading events: the same permission as GET /events/query.
+        if (!can(principal, 'read')) return refuse(socket, 403, 'Forbidden');
+        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId));
+      },
+      (error: unknown) => {
+        const status = error instanceof DomainError && error.code !== 'unauthorized' ? 403 : 401;
+        refuse(socket, status, status === 401 ? 'Unauthorized' : 'Forbidden');
+      },
+    );
   });
+
+  function refuse(socket: Duplex, status: number, reason: string): void {
+    const extra = status === 401 ? 'WWW-Authenticate: Bearer realm="allsource"\r\n' : '';
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
+  }
 
   function serve(ws: WebSocket, tenantId: string): void {
     let filter: FeedFilter = {};

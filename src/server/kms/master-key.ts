@@ -13,7 +13,7 @@ export type DerivedKey = Buffer & { readonly __brand: 'DerivedKey' };
 export const MASTER_KEY_BYTES = 32;
 
 /** The purposes a key is derived for; each yields an independent key. */
-export type KeyPurpose = 'allsource/sqlcipher' | 'allsource/keyring';
+export type KeyPurpose = 'allsource/sqlcipher' | 'allsource/keyring' | 'allsource/jwt';
 
 /** The master key could not be obtained or is malformed. The message never contains key material. */
 export class MasterKeyError extends DomainError {

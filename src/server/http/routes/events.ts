@@ -3,6 +3,7 @@ import { parse as parseUuid, validate as isUuid } from 'uuid';
 import { InvalidRequestError } from '../../errors/index.js';
 import type { Metrics } from '../../metrics/index.js';
 import { eventJson, type EventStore, type PageCursor } from '../../store/index.js';
+import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
 import { parseEventQuery } from '../params.js';
 import { StreamedJson } from '../streamed-json.js';
@@ -27,18 +28,18 @@ function requireObject(body: unknown, what: string): Record<string, unknown> {
 export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router {
   const router = Router();
 
-  router.post('/events', async (req, res) => {
+  router.post('/events', requirePermission('write'), async (req, res) => {
     const result = await store.append(locals(res).tenantId, requireObject(req.body, 'one event'));
     res.status(201).json(result);
   });
 
-  router.post('/events/batch', async (req, res) => {
+  router.post('/events/batch', requirePermission('write'), async (req, res) => {
     const body = requireObject(req.body, '"events"');
     const result = await store.appendBatch(locals(res).tenantId, body['events']);
     res.status(201).json(result);
   });
 
-  router.get('/events/query', async (req, res) => {
+  router.get('/events/query', requirePermission('read'), async (req, res) => {
     const stopTimer = metrics.queryDuration.startTimer({ route: 'query' });
     const query = parseEventQuery(req.query);
     const plan = store.planQuery(locals(res).tenantId, query);
@@ -67,8 +68,8 @@ export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router
     stopTimer();
   });
 
-  router.get('/events/:event_id', (req, res) => {
-    const id = req.params.event_id;
+  router.get('/events/:event_id', requirePermission('read'), (req, res) => {
+    const id = String(req.params['event_id']);
     if (!isUuid(id)) {
       throw new InvalidRequestError('event_id must be a UUID', [{ path: 'event_id', problem: 'must be a UUID' }]);
     }

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Router } from 'express';
 import type { Metrics } from '../../metrics/index.js';
 import { eventJson, matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
+import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
 import { entityIdParam, eventTypePrefixParam, integerParam, MAX_SAFE } from '../params.js';
 
@@ -30,7 +31,7 @@ function lastEventId(header: string | undefined): number | undefined {
 export function subscribeRoutes({ store, metrics, heartbeatMs, openStreams }: SubscribeDependencies): Router {
   const router = Router();
 
-  router.get('/events/subscribe', async (req, res) => {
+  router.get('/events/subscribe', requirePermission('read'), async (req, res) => {
     const tenantId = locals(res).tenantId;
     const entityId = entityIdParam(req.query);
     const prefix = eventTypePrefixParam(req.query);

@@ -9,6 +9,7 @@ import {
   type EventStore,
   type PageCursor,
 } from '../../store/index.js';
+import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
 import { parsePage, single, timeParam } from '../params.js';
 import { StreamedJson } from '../streamed-json.js';
@@ -23,15 +24,15 @@ export interface SummaryRoutesDependencies {
 export function summaryRoutes({ store, metrics }: SummaryRoutesDependencies): Router {
   const router = Router();
 
-  router.get('/streams', (req, res) => {
+  router.get('/streams', requirePermission('read'), (req, res) => {
     res.json(store.streams(locals(res).tenantId, parsePage(req.query)));
   });
 
-  router.get('/event-types', (req, res) => {
+  router.get('/event-types', requirePermission('read'), (req, res) => {
     res.json(store.eventTypes(locals(res).tenantId, parsePage(req.query)));
   });
 
-  router.get('/stats', (_req, res) => {
+  router.get('/stats', requirePermission('read'), (_req, res) => {
     res.json(store.stats(locals(res).tenantId));
   });
 
@@ -39,9 +40,9 @@ export function summaryRoutes({ store, metrics }: SummaryRoutesDependencies): Ro
    * The entity's state as the fold of its payloads. History is streamed first and the state
    * written last, so that an entity with a long history never sits whole in memory.
    */
-  router.get('/entities/:entity_id/state', async (req, res) => {
+  router.get('/entities/:entity_id/state', requirePermission('read'), async (req, res) => {
     const stopTimer = metrics.queryDuration.startTimer({ route: 'entity_state' });
-    const entityId = req.params.entity_id;
+    const entityId = String(req.params['entity_id']);
     const problem = entityIdProblem(entityId);
     if (problem) throw new InvalidRequestError(`entity_id ${problem}`, [{ path: 'entity_id', problem }]);
     const asOf = timeParam(req.query, 'as_of');
