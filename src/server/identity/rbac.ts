@@ -1,19 +1,9 @@
-import { PLATFORM_TENANT, type Permission, type Principal, type Role } from './types.js';
+import { PERMISSIONS, PLATFORM_TENANT, type Permission, type Principal, type Role } from './types.js';
 
 /** DESIGN.md, "Roles and permissions". `manage_tenants` is further limited to the platform tenant in `can`. */
 const PERMISSIONS_BY_ROLE: Record<Role, ReadonlySet<Permission>> = {
-  admin: new Set([
-    'read',
-    'write',
-    'metrics',
-    'manage_schemas',
-    'manage_pipelines',
-    'decrypt',
-    'manage_keys',
-    'read_audit',
-    'admin',
-    'manage_tenants',
-  ]),
+  // Admins hold every permission.
+  admin: new Set(PERMISSIONS),
   developer: new Set(['read', 'write', 'metrics', 'manage_schemas', 'manage_pipelines']),
   readonly: new Set(['read', 'metrics']),
   serviceaccount: new Set(['read', 'write']),
