@@ -40,15 +40,47 @@ export class ApiError extends Error {
   }
 }
 
+/** A signed-in user, as `POST /api/v1/auth/login` and `GET /api/v1/auth/me` describe it. */
+export interface User {
+  id: string;
+  username: string;
+  email: string;
+  role: string;
+  tenant_id: string;
+}
+
+/** `POST /api/v1/auth/login`. */
+export interface LoginResult {
+  token: string;
+  user: User;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST';
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Sent as `Authorization: Bearer <token>`, never in the URL. */
+  token?: string;
+  signal?: AbortSignal;
+}
+
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** GETs `path` as JSON. Throws ApiError for network failures, timeouts and error responses. */
-export async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+/** Requests `path` as JSON. Throws ApiError for network failures, timeouts and error responses. */
+export async function fetchJson<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const { method = 'GET', body, token, signal } = options;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (token) headers['authorization'] = `Bearer ${token}`;
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
   let response: Response;
   try {
     response = await fetch(path, {
-      headers: { accept: 'application/json' },
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store',
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (error) {
@@ -56,17 +88,17 @@ export async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<
     if (signal?.aborted) throw error;
     throw new ApiError('client/unreachable', 'the server cannot be reached');
   }
-  const body: unknown = await response.json().catch(() => undefined);
+  const parsed: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    const problem = (body ?? {}) as { error?: unknown; message?: unknown };
+    const problem = (parsed ?? {}) as { error?: unknown; message?: unknown };
     throw new ApiError(
       typeof problem.error === 'string' ? problem.error : 'client/http',
       typeof problem.message === 'string' ? problem.message : `HTTP ${response.status}`,
       response.status,
     );
   }
-  if (body === undefined) throw new ApiError('client/bad_response', 'the server sent something that is not JSON');
-  return body as T;
+  if (parsed === undefined) throw new ApiError('client/bad_response', 'the server sent something that is not JSON');
+  return parsed as T;
 }
 
 const explanations: Record<string, string> = {
@@ -75,6 +107,7 @@ const explanations: Record<string, string> = {
   'client/bad_response': 'The server sent an unexpected response.',
   unauthorized: 'You need to sign in to see this.',
   forbidden: 'Your role does not allow this.',
+  tenant_suspended: 'Your tenant is suspended. A platform admin can reactivate it.',
   locked: 'The store is locked. Unlock it to continue.',
   rate_limited: 'Too many requests. Try again in a moment.',
 };
