@@ -4,11 +4,15 @@ import type { ServerProcess } from './server.js';
 import { log, nowMs } from './support.js';
 import { makeBatches, makeEvent, createRng, BATCH_SIZE, type BenchEvent } from './workload.js';
 
-/** POSTs a JSON text; throws unless the reply is 201, and returns the reply's text. */
-export async function postJson(url: string, body: string): Promise<string> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+/** POSTs a JSON text to `path` with the server's credential; throws unless the reply is 201, and returns its text. */
+export async function postJson(server: ServerProcess, path: string, body: string): Promise<string> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { ...server.authHeaders, 'content-type': 'application/json' },
+    body,
+  });
   const text = await response.text();
-  if (response.status !== 201) throw new Error(`POST ${url} answered ${response.status}: ${text.slice(0, 300)}`);
+  if (response.status !== 201) throw new Error(`POST ${path} answered ${response.status}: ${text.slice(0, 300)}`);
   return text;
 }
 
@@ -17,8 +21,8 @@ export function batchBodies(seed: number, events: number, prefix: string): strin
   return makeBatches(seed, events, prefix).map((events) => JSON.stringify({ events }));
 }
 
-export async function postBatch(base: string, body: string): Promise<void> {
-  const text = await postJson(`${base}/api/v1/events/batch`, body);
+export async function postBatch(server: ServerProcess, body: string): Promise<void> {
+  const text = await postJson(server, '/api/v1/events/batch', body);
   // The reply starts {"total":1000,"ingested":1000,...; parsing all of it would only cost the client CPU.
   if (!text.startsWith(`{"total":${BATCH_SIZE},"ingested":${BATCH_SIZE},`)) {
     throw new Error(`unexpected batch reply: ${text.slice(0, 200)}`);
@@ -26,10 +30,10 @@ export async function postBatch(base: string, body: string): Promise<void> {
 }
 
 /** `connections` loops, each POSTing the next unsent body until none is left. */
-async function postAll(base: string, bodies: readonly string[], connections: number): Promise<void> {
+async function postAll(server: ServerProcess, bodies: readonly string[], connections: number): Promise<void> {
   let next = 0;
   const loop = async (): Promise<void> => {
-    while (next < bodies.length) await postBatch(base, bodies[next++]!);
+    while (next < bodies.length) await postBatch(server, bodies[next++]!);
   };
   await Promise.all(Array.from({ length: connections }, loop));
 }
@@ -46,14 +50,10 @@ export async function measureBatchIngest(
   options: BatchIngestOptions,
   inProcessEventsPerSecond: number,
 ): Promise<Figure> {
-  await postAll(
-    server.url,
-    batchBodies(options.seed + 1, options.connections * BATCH_SIZE, 'warm'),
-    options.connections,
-  );
+  await postAll(server, batchBodies(options.seed + 1, options.connections * BATCH_SIZE, 'warm'), options.connections);
   const bodies = batchBodies(options.seed, options.requests * BATCH_SIZE, 'order');
   const start = nowMs();
-  await postAll(server.url, bodies, options.connections);
+  await postAll(server, bodies, options.connections);
   const seconds = (nowMs() - start) / 1000;
   const eventsPerSecond = (options.requests * BATCH_SIZE) / seconds;
   log(`HTTP batch ingest: ${Math.round(eventsPerSecond)} ev/s`);
@@ -65,12 +65,12 @@ export async function measureBatchIngest(
     'higher-is-better',
     0.6,
   );
-  figure.note = `${options.requests} requests of 1,000 events after ${options.connections} warm-up requests`;
+  figure.note = `${options.requests} requests of 1,000 events after ${options.connections} warm-up requests, each with an API key`;
   return figure;
 }
 
 /** One event per request; `[<id>]` becomes a fresh id, so every request starts a new entity stream. */
-function singleEventBody(): string {
+export function singleEventBody(): string {
   const event: BenchEvent = makeEvent(createRng(7), 'single-[<id>]');
   return JSON.stringify({ ...event, event_type: 'bench.single' });
 }
@@ -88,6 +88,7 @@ export async function measureSingleAppend(server: ServerProcess, options: Single
     ...load,
     url: `${server.url}/api/v1/events`,
     method: 'POST',
+    headers: server.authHeaders,
     body: singleEventBody(),
     idReplacement: true,
   });
@@ -106,7 +107,9 @@ export async function measureSingleAppend(server: ServerProcess, options: Single
     'higher-is-better',
     0.4,
   );
-  rps.note = `${append.ok} appends in ${append.seconds} s, each a new entity; /health measured the same way`;
+  rps.note =
+    `${append.ok} appends in ${append.seconds} s, each a new entity, each with an API key (X-API-Key); ` +
+    '/health measured the same way but with no credential, as it is public';
   return [
     rps,
     compared(

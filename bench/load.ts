@@ -5,6 +5,8 @@ export interface LoadOptions {
   url: string;
   method?: 'GET' | 'POST';
   body?: string;
+  /** Sent with every request, e.g. a server's authHeaders; content-type is added when there is a body. */
+  headers?: Readonly<Record<string, string>>;
   /** Replaces each `[<id>]` in the body with a fresh random id, e.g. one entity per request. */
   idReplacement?: boolean;
   connections: number;
@@ -19,15 +21,22 @@ export interface LoadResult {
   seconds: number;
   requestsPerSecond: number;
   latency: LatencySummary;
+  /** Every 2xx response's latency, in ms, in arrival order: to pool several runs. */
+  latenciesMs: number[];
 }
 
 function autocannonOptions(options: LoadOptions, durationS: number): Options {
+  const headers = {
+    ...options.headers,
+    ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+  };
   return {
     url: options.url,
     method: options.method ?? 'GET',
     connections: options.connections,
     duration: durationS,
-    ...(options.body === undefined ? {} : { body: options.body, headers: { 'content-type': 'application/json' } }),
+    ...(Object.keys(headers).length === 0 ? {} : { headers }),
+    ...(options.body === undefined ? {} : { body: options.body }),
     ...(options.idReplacement ? { idReplacement: true } : {}),
   };
 }
@@ -51,5 +60,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     seconds: result.duration,
     requestsPerSecond: latencies.length / result.duration,
     latency: summarise(latencies),
+    latenciesMs: latencies,
   };
 }

@@ -44,8 +44,8 @@ function rawReadLatency(db: SqliteDatabase, readCase: ReadCase, durationMs: numb
   return summarise(latencies);
 }
 
-async function checkAnswer(base: string, readCase: ReadCase): Promise<void> {
-  const response = await fetch(`${base}${readCase.path}`);
+async function checkAnswer(server: ServerProcess, readCase: ReadCase): Promise<void> {
+  const response = await fetch(`${server.url}${readCase.path}`, { headers: server.authHeaders });
   const body = (await response.json()) as { count?: number };
   if (response.status !== 200 || body.count !== readCase.expectedCount) {
     throw new Error(`${readCase.name}: GET ${readCase.path} answered ${response.status} with count ${body.count}`);
@@ -85,14 +85,20 @@ async function measureRead(
   readCase: ReadCase,
   durationS: number,
 ): Promise<Figure[]> {
-  await checkAnswer(server.url, readCase);
-  const http = await runLoad({ url: `${server.url}${readCase.path}`, connections: 1, durationS, warmupS: 1 });
+  await checkAnswer(server, readCase);
+  const http = await runLoad({
+    url: `${server.url}${readCase.path}`,
+    headers: server.authHeaders,
+    connections: 1,
+    durationS,
+    warmupS: 1,
+  });
   if (http.failed > 0) throw new Error(`${readCase.name}: ${http.failed} requests failed`);
   const raw = rawReadLatency(db, readCase, 1000);
   log(`${readCase.name}: p50 ${http.latency.p50.toFixed(2)} ms (raw ${raw.p50.toFixed(2)} ms)`);
   const limit = (quantile: 'p50' | 'p99') => ({ name: `raw SELECT ${quantile}`, value: raw[quantile], unit: 'ms' });
   const p50 = compared(`${readCase.name} p50`, http.latency.p50, 'ms', limit('p50'), 'lower-is-better');
-  p50.note = `GET ${readCase.path}, 1 connection, ${http.ok} requests; limit: the same rows read in-process by the raw driver`;
+  p50.note = `GET ${readCase.path} with an API key, 1 connection, ${http.ok} requests; limit: the same rows read in-process by the raw driver`;
   return [p50, compared(`${readCase.name} p99`, http.latency.p99, 'ms', limit('p99'), 'lower-is-better')];
 }
 
@@ -100,7 +106,7 @@ async function measureRead(
 export async function measureReads(server: ServerProcess, options: ReadOptions): Promise<Figure[]> {
   const entityId = 'read-stream-1';
   const stream = makeStream(options.seed, entityId, STREAM_EVENTS);
-  await postJson(`${server.url}/api/v1/events/batch`, JSON.stringify({ events: stream }));
+  await postJson(server, '/api/v1/events/batch', JSON.stringify({ events: stream }));
   const db = openServerFile(server);
   try {
     const figures: Figure[] = [];

@@ -4,6 +4,7 @@
  * MISSED and the run still exits 0. Only a step that cannot measure at all makes the exit code 1.
  */
 import { fileURLToPath } from 'node:url';
+import { measureApiKeyAppend, measureLogin, startServerPair, type ServerPair } from './auth.js';
 import { measureGroupCommit } from './group-commit.js';
 import { measureBatchIngest, measureSingleAppend } from './http.js';
 import { measureInProcess } from './in-process.js';
@@ -26,6 +27,9 @@ const SETTINGS = {
   singleAppend: { connections: 32, durationS: 4 },
   reads: { seed: SEED + 20, durationS: 3, eventType: 'order.paid' },
   sse: { subscribers: 50, batches: 10, seed: SEED + 30, timeoutMs: 30_000 },
+  // The same load as singleAppend: 4 s per side.
+  apiKeyAppend: { connections: 32, durationS: 4 },
+  login: { requests: 50 },
 };
 
 interface Run {
@@ -56,6 +60,23 @@ async function httpSteps(run: Run, server: ServerProcess, inProcessEventsPerSeco
   await step(run, 'SSE fan-out', async () => [await measureSse(server, SETTINGS.sse)]);
 }
 
+/** Issue 3: on two fresh servers of their own, so that neither side holds the data of the steps above. */
+async function authSteps(run: Run, resources: Resources): Promise<void> {
+  let pair: ServerPair | undefined;
+  await step(run, 'API key and dev-mode servers start', async () => {
+    pair = await startServerPair(resources);
+    return [];
+  });
+  const started: ServerPair | undefined = pair;
+  if (!started) return;
+  try {
+    await step(run, 'HTTP append, API key vs dev mode', () => measureApiKeyAppend(started, SETTINGS.apiKeyAppend));
+    await step(run, 'login', () => measureLogin(started.auth, SETTINGS.login));
+  } finally {
+    await started.stop();
+  }
+}
+
 async function measureAll(resources: Resources): Promise<Run> {
   const run: Run = { figures: [], failures: [] };
   let inProcessEventsPerSecond: number | undefined;
@@ -78,6 +99,7 @@ async function measureAll(resources: Resources): Promise<Run> {
       await server.stop();
     }
   }
+  await authSteps(run, resources);
   return run;
 }
 

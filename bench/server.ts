@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { generateApiKey } from '../src/server/identity/index.js';
 import { REPO_ROOT, withTimeout, type Resources } from './support.js';
 
 /** The real `allsource serve`, in its own process, over a fresh encrypted file. */
@@ -11,24 +12,51 @@ export interface ServerProcess {
   dataDir: string;
   /** The ALLSOURCE_MASTER_KEY it was given, so the bench can open the same file read-only. */
   masterKeyHex: string;
+  /** Started with ALLSOURCE_DEV_MODE=true: requests without credentials act as dev-user of dev-tenant. */
+  devMode: boolean;
+  /** Its ALLSOURCE_BOOTSTRAP_API_KEY: a fresh admin key of the platform tenant `default`. */
+  apiKey: string;
+  /**
+   * The credential headers every bench request to this server carries (only /health, which is
+   * public, goes without): `X-API-Key`, or nothing at all for a dev-mode server.
+   */
+  authHeaders: Readonly<Record<string, string>>;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** ALLSOURCE_DEV_MODE=true, and no credential on the bench's requests. The key is registered all the same. */
+  devMode?: boolean;
 }
 
 const LISTENING = /listening on (http:\/\/\S+)/;
 const STDERR_KEPT = 4_000;
 
-function spawnServer(dataDir: string, configDir: string, masterKeyHex: string): ChildProcess {
+interface ChildSettings {
+  dataDir: string;
+  configDir: string;
+  masterKeyHex: string;
+  apiKey: string;
+  devMode: boolean;
+}
+
+function spawnServer(settings: ChildSettings): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/server/bin.ts', 'serve', '--port', '0', '--data-dir', dataDir],
+    ['--import', 'tsx', 'src/server/bin.ts', 'serve', '--port', '0', '--data-dir', settings.dataDir],
     {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
-        ALLSOURCE_MASTER_KEY: masterKeyHex,
-        ALLSOURCE_CONFIG_DIR: configDir,
+        ALLSOURCE_MASTER_KEY: settings.masterKeyHex,
+        ALLSOURCE_CONFIG_DIR: settings.configDir,
         // Request logs would cost the server time the figures should not include.
         ALLSOURCE_LOG_LEVEL: 'warn',
+        // Set either way, so that the caller's environment cannot switch authentication off (or on).
+        ALLSOURCE_DEV_MODE: settings.devMode ? 'true' : 'false',
+        // Registered at start as an admin key of the platform tenant, which the raw reads (reads.ts) query.
+        ALLSOURCE_BOOTSTRAP_API_KEY: settings.apiKey,
+        ALLSOURCE_BOOTSTRAP_TENANT_ID: 'default',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -50,12 +78,14 @@ function waitForListening(child: ChildProcess, stderr: () => string): Promise<st
   });
 }
 
-export async function startServer(resources: Resources): Promise<ServerProcess> {
-  const root = resources.tempDir('server');
+export async function startServer(resources: Resources, options: StartOptions = {}): Promise<ServerProcess> {
+  const devMode = options.devMode ?? false;
+  const root = resources.tempDir(devMode ? 'dev-server' : 'server');
   // Sibling folders: the config check refuses a key file inside the data directory.
   const dataDir = join(root, 'data');
   const masterKeyHex = randomBytes(32).toString('hex');
-  const child = spawnServer(dataDir, join(root, 'config'), masterKeyHex);
+  const apiKey = generateApiKey(randomBytes);
+  const child = spawnServer({ dataDir, configDir: join(root, 'config'), masterKeyHex, apiKey, devMode });
   resources.track(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -68,7 +98,17 @@ export async function startServer(resources: Resources): Promise<ServerProcess> 
       'server start',
       waitForListening(child, () => stderr),
     );
-    return { url, pid: child.pid!, dataDir, masterKeyHex, stop: () => resources.stop(child) };
+    const authHeaders: Record<string, string> = devMode ? {} : { 'x-api-key': apiKey };
+    return {
+      url,
+      pid: child.pid!,
+      dataDir,
+      masterKeyHex,
+      devMode,
+      apiKey,
+      authHeaders,
+      stop: () => resources.stop(child),
+    };
   } catch (error) {
     await resources.stop(child);
     throw error;

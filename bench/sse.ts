@@ -24,7 +24,7 @@ function countMarks(buffer: Buffer): number {
   return count;
 }
 
-function subscribe(base: string): Subscriber {
+function subscribe(server: ServerProcess): Subscriber {
   let received = 0;
   let connected = false;
   // The end of the previous chunk, so that a mark split across two chunks is still counted once.
@@ -33,7 +33,8 @@ function subscribe(base: string): Subscriber {
   let request: ClientRequest | undefined;
 
   const connectedPromise = new Promise<void>((resolve, reject) => {
-    request = get(`${base}/api/v1/events/subscribe`, { agent: false }, (response) => {
+    const url = `${server.url}/api/v1/events/subscribe`;
+    request = get(url, { agent: false, headers: server.authHeaders }, (response) => {
       if (response.statusCode !== 200) reject(new Error(`subscribe answered ${response.statusCode}`));
       response.on('data', (chunk: Buffer) => {
         const joined = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
@@ -61,8 +62,8 @@ function subscribe(base: string): Subscriber {
   };
 }
 
-async function burst(base: string, bodies: readonly string[]): Promise<void> {
-  await Promise.all(bodies.map((body) => postBatch(base, body)));
+async function burst(server: ServerProcess, bodies: readonly string[]): Promise<void> {
+  await Promise.all(bodies.map((body) => postBatch(server, body)));
 }
 
 export interface SseOptions {
@@ -76,16 +77,16 @@ export interface SseOptions {
 export async function measureSse(server: ServerProcess, options: SseOptions): Promise<Figure> {
   const events = options.batches * BATCH_SIZE;
   let start = nowMs();
-  await burst(server.url, batchBodies(options.seed, events, 'sse-alone'));
+  await burst(server, batchBodies(options.seed, events, 'sse-alone'));
   const aloneMs = nowMs() - start;
 
   const bodies = batchBodies(options.seed + 1, events, 'sse-fanout');
-  const subscribers = Array.from({ length: options.subscribers }, () => subscribe(server.url));
+  const subscribers = Array.from({ length: options.subscribers }, () => subscribe(server));
   try {
     await withTimeout(10_000, 'connecting subscribers', Promise.all(subscribers.map((s) => s.connected)));
     start = nowMs();
     const delivered = Promise.all(subscribers.map((s) => s.whenReceived(events)));
-    await burst(server.url, bodies);
+    await burst(server, bodies);
     const ackMs = nowMs() - start;
     await withTimeout(options.timeoutMs, 'delivering the burst', delivered);
     const deliveredMs = nowMs() - start;
@@ -99,7 +100,7 @@ export async function measureSse(server: ServerProcess, options: SseOptions): Pr
       'lower-is-better',
     );
     figure.note =
-      `${options.batches} concurrent batch POSTs; acknowledged after ${ackMs.toFixed(0)} ms with subscribers` +
+      `${options.batches} concurrent batch POSTs; subscribers and POSTs each with an API key; acknowledged after ${ackMs.toFixed(0)} ms with subscribers` +
       (extra > 0 ? `; ${extra} subscribers received more events than were sent` : '');
     return figure;
   } finally {
