@@ -3,7 +3,8 @@ import { InvalidRequestError } from '../errors/index.js';
 
 /** Checks a request body against a zod schema; problems become a 400 with JSON-pointer paths. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const parsed = schema.safeParse(body ?? {});
+  // No body at all reads as {}; a JSON null is a body, and not an object.
+  const parsed = schema.safeParse(body === undefined ? {} : body);
   if (parsed.success) return parsed.data;
   throw new InvalidRequestError(
     'the request body is invalid',

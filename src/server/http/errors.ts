@@ -27,6 +27,8 @@ export function sendError(
   message: string,
   details: Record<string, unknown> = {},
 ): void {
+  // Every 401 names the scheme (RFC 9110), whether no credential came or a bad one did.
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="allsource"');
   res.status(status).json({ error: code, message, ...details });
 }
 

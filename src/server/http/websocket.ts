@@ -31,7 +31,9 @@ export interface WebSocketOptions {
 
 const MAX_MESSAGE_BYTES = 16 * 1024;
 
-function parseFilter(text: string): FeedFilter | string {
+const FOREIGN_TENANT = 'tenant_id does not match the tenant of your credential';
+
+function parseFilter(text: string, tenantId: string): FeedFilter | string {
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -41,6 +43,7 @@ function parseFilter(text: string): FeedFilter | string {
   if (typeof message !== 'object' || message === null || Array.isArray(message))
     return 'the message must be a JSON object';
   const m = message as Record<string, unknown>;
+  if (m['tenant_id'] !== undefined && m['tenant_id'] !== tenantId) return FOREIGN_TENANT;
   // allsource-core's newer form: {"type":"subscribe","filters":["orders.*","user.created"]}.
   if (m['type'] === 'subscribe') {
     const filters = m['filters'];
@@ -98,6 +101,9 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         if (!principal) return refuse(socket, 401, 'Unauthorized');
         // Reading the stream is reading events: the same permission as GET /events/query.
         if (!can(principal, 'read')) return refuse(socket, 403, 'Forbidden');
+        // As on every route, a tenant_id naming another tenant is refused, never ignored.
+        const named = new URL(req.url ?? '/', 'http://x').searchParams.getAll('tenant_id');
+        if (named.some((tenantId) => tenantId !== principal.tenantId)) return refuse(socket, 403, 'Forbidden');
         wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId));
       },
       (error: unknown) => {
@@ -154,7 +160,11 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
 
     ws.on('pong', () => (alive = true));
     ws.on('message', (data, isBinary) => {
-      const parsed = isBinary ? 'send filters as a text message' : parseFilter(data.toString('utf8'));
+      const parsed = isBinary ? 'send filters as a text message' : parseFilter(data.toString('utf8'), tenantId);
+      if (parsed === FOREIGN_TENANT) {
+        ws.send(JSON.stringify({ type: 'error', error: 'forbidden', message: parsed }));
+        return;
+      }
       if (typeof parsed === 'string') {
         ws.send(JSON.stringify({ type: 'error', error: 'invalid_request', message: parsed }));
         return;

@@ -16,13 +16,20 @@ function invalid(field: string, problem: string): never {
   throw new InvalidRequestError(`${field}: ${problem}`, [{ path: `/${field}`, problem }]);
 }
 
-/** Text of 1 to `max` characters (counted as code points), with no control characters. */
+// C0 and C1 control characters and DEL (as the event store refuses them in entity ids).
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Text of 1 to `max` characters (counted as code points): well-formed Unicode (a lone surrogate
+ * cannot be stored as UTF-8) with no control characters, as the event store checks entity ids.
+ */
 function text(field: string, value: unknown, max: number): string {
   if (typeof value !== 'string') invalid(field, 'must be a string');
+  if (!value.isWellFormed()) invalid(field, 'must be well-formed Unicode (no lone surrogates)');
   const length = [...value].length;
   if (length < 1 || length > max) invalid(field, `must be 1 to ${max} characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) invalid(field, 'must not contain control characters');
+  if (CONTROL_CHARACTER.test(value)) invalid(field, 'must not contain control characters');
   return value;
 }
 
@@ -44,7 +51,13 @@ export function usernameOf(value: unknown): string {
 }
 
 export function emailOf(value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_EMAIL || !EMAIL.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.length > MAX_EMAIL ||
+    !EMAIL.test(value) ||
+    !value.isWellFormed() ||
+    CONTROL_CHARACTER.test(value)
+  ) {
     invalid('email', `must be an email address of at most ${MAX_EMAIL} characters`);
   }
   return value;

@@ -2,7 +2,21 @@ import { Router } from 'express';
 import type { Durability } from '../../config/index.js';
 import type { IdentityService } from '../../identity/index.js';
 import type { Metrics } from '../../metrics/index.js';
-import { authenticate, requirePermission } from '../auth.js';
+import { authenticate, rejectForeignTenant, requirePermission } from '../auth.js';
+import { locals } from '../locals.js';
+
+const TENANT_LABEL = /\btenant_id="([^"]*)"/;
+
+/** Drops the series of other tenants: a tenant's credential must not even count another's events. */
+function ownTenantOnly(text: string, tenantId: string): string {
+  return text
+    .split('\n')
+    .filter((line) => {
+      const label = TENANT_LABEL.exec(line);
+      return !label || label[1] === tenantId;
+    })
+    .join('\n');
+}
 
 export interface HealthDependencies {
   metrics: Metrics;
@@ -37,10 +51,16 @@ export function healthRoutes(deps: HealthDependencies): Router {
     });
   });
 
-  router.get('/metrics', authenticate(deps.identity, deps.devMode), requirePermission('metrics'), async (_req, res) => {
-    const text = await deps.metrics.registry.metrics();
-    res.type(deps.metrics.registry.contentType).send(text);
-  });
+  router.get(
+    '/metrics',
+    authenticate(deps.identity, deps.devMode),
+    requirePermission('metrics'),
+    rejectForeignTenant,
+    async (_req, res) => {
+      const text = await deps.metrics.registry.metrics();
+      res.type(deps.metrics.registry.contentType).send(ownTenantOnly(text, locals(res).tenantId));
+    },
+  );
 
   return router;
 }

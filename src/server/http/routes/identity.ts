@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { ROLES, type IdentityService } from '../../identity/index.js';
 import { InvalidRequestError } from '../../errors/index.js';
-import { authenticate, credentialOf, requirePermission } from '../auth.js';
+import { authenticate, credentialOf, rejectForeignTenant, requirePermission } from '../auth.js';
 import { parseBody } from '../body-schema.js';
 import { locals } from '../locals.js';
 
@@ -33,7 +33,8 @@ const roleSchema = z.object({ role: z.enum(ROLES) });
 /** /api/v1/auth/*: login is public; everything else names the permission it needs. */
 export function identityRoutes({ identity, devMode, body }: IdentityRoutesDependencies): Router {
   const router = Router();
-  const signedIn = [authenticate(identity, devMode), ...body];
+  // A tenant_id naming another tenant is refused here as on every data route (register names one itself).
+  const signedIn = [authenticate(identity, devMode), ...body, rejectForeignTenant];
   const admin = [...signedIn, requirePermission('admin')];
 
   router.post('/auth/login', ...body, async (req, res) => {
@@ -58,7 +59,8 @@ export function identityRoutes({ identity, devMode, body }: IdentityRoutesDepend
   const authenticateUnlessSetup = authenticate(identity, devMode);
   const registerAccess: RequestHandler = (req, res, next) => {
     if (!identity.hasUsers() && !identity.hasApiKeys() && credentialOf(req.headers) === undefined) return next();
-    void authenticateUnlessSetup(req, res, (error?: unknown) =>
+    // Returned, not voided: a bad credential rejects, and Express must turn that into the 401.
+    return authenticateUnlessSetup(req, res, (error?: unknown) =>
       error ? next(error) : requirePermission('admin')(req, res, next),
     );
   };
