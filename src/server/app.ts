@@ -6,12 +6,11 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { CIPHER_PAGE_SIZE, databaseExists, openDatabase, type SqliteDatabase } from './db/index.js';
 import { DomainError } from './errors/index.js';
-import { attachWebSocket, createHttpApp } from './http/index.js';
+import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
 import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
 import { deriveKey, selectProtector, type MasterKeyProtector } from './kms/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
-import { DEV_PRINCIPAL, principalOf } from './http/auth.js';
 
 const DEV_TENANT = DEV_PRINCIPAL.tenantId;
 
@@ -118,6 +117,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     metrics,
     logger,
     authenticate: (req) => principalOf(req.headers, identity, config.devMode),
+    stillAuthorized: (req) => stillAuthorized(req.headers, identity, config.devMode),
+    recheckMs: config.sseHeartbeatMs,
     originAllowed: (origin) => isOwnOrigin(origin, boundPort),
     maxBufferedBytes: config.wsMaxBufferedBytes,
   });

@@ -7,7 +7,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { IdentityService } from '../identity/index.js';
 import type { EventStore } from '../store/index.js';
 import type { ServerResponse } from 'node:http';
-import { authenticate, rejectForeignTenant } from './auth.js';
+import { authenticate, rejectForeignTenant, stillAuthorized } from './auth.js';
 import { errorMapper, sendError } from './errors.js';
 import { jsonBody } from './json-body.js';
 import { eventRoutes } from './routes/events.js';
@@ -78,6 +78,7 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
       store: deps.store,
       metrics: deps.metrics,
       heartbeatMs: deps.sseHeartbeatMs,
+      stillAuthorized: (req) => stillAuthorized(req.headers, deps.identity, deps.devMode),
       openStreams: deps.openStreams,
     }),
   );

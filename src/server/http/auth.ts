@@ -38,6 +38,22 @@ export async function principalOf(
   return devMode ? DEV_PRINCIPAL : undefined;
 }
 
+/**
+ * For long-lived streams: does the credential that opened it still authenticate (and keep its
+ * tenant)? False once it is revoked, logged out, expired, or its tenant is suspended or deleted.
+ */
+export async function stillAuthorized(
+  headers: IncomingHttpHeaders,
+  identity: IdentityService,
+  devMode: boolean,
+): Promise<boolean> {
+  try {
+    return (await principalOf(headers, identity, devMode)) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 function unauthorized(res: Parameters<RequestHandler>[1], message: string): void {
   res.setHeader('WWW-Authenticate', 'Bearer realm="allsource"');
   sendError(res, 401, 'unauthorized', message);

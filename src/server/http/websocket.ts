@@ -22,6 +22,9 @@ export interface WebSocketOptions {
   logger: Logger;
   /** The principal of an upgrade request (from its credential headers, or dev mode's), or undefined. */
   authenticate: (req: IncomingMessage) => Promise<Principal | undefined>;
+  /** Asked every `recheckMs`: is the credential that opened a stream still good? If not, the stream closes. */
+  stillAuthorized: (req: IncomingMessage) => Promise<boolean>;
+  recheckMs?: number;
   /** May this browser origin open a stream? Non-browser clients send no Origin. */
   originAllowed: (origin: string) => boolean;
   /** Past this many bytes queued for a client, events for it are dropped and counted. */
@@ -104,7 +107,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         // As on every route, a tenant_id naming another tenant is refused, never ignored.
         const named = new URL(req.url ?? '/', 'http://x').searchParams.getAll('tenant_id');
         if (named.some((tenantId) => tenantId !== principal.tenantId)) return refuse(socket, 403, 'Forbidden');
-        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId));
+        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId, req));
       },
       (error: unknown) => {
         const status = error instanceof DomainError && error.code !== 'unauthorized' ? 403 : 401;
@@ -118,7 +121,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
   }
 
-  function serve(ws: WebSocket, tenantId: string): void {
+  function serve(ws: WebSocket, tenantId: string, req: IncomingMessage): void {
     let filter: FeedFilter = {};
     let missed = 0;
     let alive = true;
@@ -143,8 +146,15 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
     // Once a second: tell a lagging client as soon as it has drained, even if no new event
     // arrives; every pingIntervalMs, drop a client that stopped answering pings.
     const pingEvery = Math.max(1, Math.round((options.pingIntervalMs ?? 30_000) / 1000));
+    const recheckEvery = Math.max(1, Math.round((options.recheckMs ?? 15_000) / 1000));
     let ticks = 0;
     const ticker = setInterval(() => {
+      if ((ticks + 1) % recheckEvery === 0) {
+        void options.stillAuthorized(req).then((ok) => {
+          // 1008 policy violation: the credential was revoked, logged out, expired or its tenant suspended.
+          if (!ok) ws.close(1008, 'credential no longer valid');
+        });
+      }
       if (missed > 0 && ws.bufferedAmount <= maxBuffered) {
         ws.send(JSON.stringify({ type: 'lagged', missed }));
         missed = 0;

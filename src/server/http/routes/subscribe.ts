@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Metrics } from '../../metrics/index.js';
 import { eventJson, matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
 import { requirePermission } from '../auth.js';
@@ -13,6 +13,11 @@ export interface SubscribeDependencies {
   store: EventStore;
   metrics: Metrics;
   heartbeatMs: number;
+  /**
+   * Is the request's credential still good (not revoked, logged out, expired, its tenant not
+   * suspended)? Asked at every heartbeat, so a revoked credential stops reading within one.
+   */
+  stillAuthorized: (req: Request) => Promise<boolean>;
   /** Open streams, so that shutdown can end them. */
   openStreams: Set<ServerResponse>;
 }
@@ -28,7 +33,13 @@ function lastEventId(header: string | undefined): number | undefined {
  * seam between catch-up and live has no gap and no duplicate by construction, and a slow
  * client holds a cursor, not a buffer.
  */
-export function subscribeRoutes({ store, metrics, heartbeatMs, openStreams }: SubscribeDependencies): Router {
+export function subscribeRoutes({
+  store,
+  metrics,
+  heartbeatMs,
+  stillAuthorized,
+  openStreams,
+}: SubscribeDependencies): Router {
   const router = Router();
 
   router.get('/events/subscribe', requirePermission('read'), async (req, res) => {
@@ -62,7 +73,17 @@ export function subscribeRoutes({ store, metrics, heartbeatMs, openStreams }: Su
       committed = true;
       wake?.();
     });
-    const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+    const heartbeat = setInterval(() => {
+      void stillAuthorized(req).then((ok) => {
+        if (ok) {
+          res.write(': heartbeat\n\n');
+          return;
+        }
+        // The stream is already 200 and open: say why in the stream, then end it.
+        res.write('event: error\ndata: {"error":"unauthorized","message":"the credential is no longer valid"}\n\n');
+        res.end();
+      });
+    }, heartbeatMs);
     res.on('close', () => {
       closed = true;
       wake?.();
