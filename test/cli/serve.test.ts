@@ -129,6 +129,7 @@ describe('allsource serve', () => {
   it('on a first start with no bootstrap key creates an admin, prints its password once and keeps it in a 0600 file', async () => {
     const { dataDir, configDir } = dirs();
     const first = await startServerProcess({ dataDir, configDir });
+    running.push(first);
     // The account lines follow the "listening" line; give them a moment to arrive.
     for (let i = 0; i < 100 && !/password: \S+\n/.test(first.output().stdout); i++) await sleep(50);
     const printed = /username: (\S+)\n\s+password: (\S+)/.exec(first.output().stdout);
