@@ -18,6 +18,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   rate_limited: 429,
   locked: 503,
   store_closed: 503,
+  invalid_ciphertext: 400,
+  key_version_disabled: 400,
+  key_disabled: 409,
+  key_destroyed: 410,
 };
 
 export function sendError(

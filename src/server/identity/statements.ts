@@ -56,6 +56,8 @@ export function prepareIdentityStatements(db: SqliteDatabase) {
          OR EXISTS (SELECT 1 FROM streams WHERE tenant_id = ?)`,
     ),
     tenantHasUsers: exists('SELECT 1 AS found FROM users WHERE tenant_id = ? LIMIT 1'),
+    // Keyring keys (even destroyed ones) keep their tenant: deleting it would orphan ciphertexts silently.
+    tenantHasKmsKeys: exists('SELECT 1 AS found FROM keyring_keys WHERE tenant_id = ? LIMIT 1'),
     tenantHasLiveKeys: db.prepare<[string, number], { found: 1 }>(
       `SELECT 1 AS found FROM api_keys
        WHERE tenant_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) LIMIT 1`,

@@ -1,3 +1,4 @@
+import { migrations } from '../db/index.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidRequestError, NotFoundError } from '../errors/index.js';
 import { createEventIdGenerator, createEventStore } from '../store/index.js';
@@ -28,7 +29,7 @@ describe('tenants', () => {
       status: 'active',
       rate_tier: 'professional',
     });
-    expect(h.db.pragma('user_version', { simple: true })).toBe(2);
+    expect(h.db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
   });
 
   it('are created, listed, read and updated', () => {
@@ -102,6 +103,15 @@ describe('tenants', () => {
     await store.append('acme', { event_type: 'thing.happened', entity_id: 'e-1', payload: {} });
     store.close();
     expect(conflictCode(() => h.identity.deleteTenant('acme'))).toBe('tenant_not_empty');
+
+    h.identity.createTenant({ tenant_id: 'keyed', name: 'Keyed' });
+    h.db
+      .prepare(
+        `INSERT INTO keyring_keys (tenant_id, name, latest_version, created_at, rotated_at)
+         VALUES ('keyed', 'k', 1, 0, 0)`,
+      )
+      .run();
+    expect(conflictCode(() => h.identity.deleteTenant('keyed'))).toBe('tenant_not_empty');
 
     h.identity.createTenant({ tenant_id: 'empty', name: 'Empty' });
     const dead = await h.identity.createApiKey(principal('empty', 'admin'), { name: 'old' });

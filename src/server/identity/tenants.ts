@@ -70,7 +70,7 @@ export function setTenantStatus(ctx: IdentityContext, tenantId: string, status: 
 
 /**
  * Deletes an empty tenant. Refused for the platform tenant and for a tenant that still holds
- * events, users, or API keys that are neither revoked nor expired (dead keys go with it).
+ * events, users, KMS keys, or API keys that are neither revoked nor expired (dead keys go with it).
  */
 export function deleteTenant(ctx: IdentityContext, tenantId: string): void {
   const { statements } = ctx;
@@ -82,6 +82,7 @@ export function deleteTenant(ctx: IdentityContext, tenantId: string): void {
     statements.tenantHasEvents.get(tenantId, tenantId) && 'events',
     statements.tenantHasUsers.get(tenantId) && 'users',
     statements.tenantHasLiveKeys.get(tenantId, ctx.now()) && 'API keys',
+    statements.tenantHasKmsKeys.get(tenantId) && 'KMS keys',
   ].filter((what): what is string => typeof what === 'string');
   if (holds.length > 0) {
     throw new ConflictError('tenant_not_empty', `tenant ${JSON.stringify(tenantId)} still holds ${holds.join(', ')}`, {

@@ -2,11 +2,12 @@ import { DomainError } from '../../errors/index.js';
 import type { SqliteDatabase } from '../open.js';
 import { eventStoreMigration } from './001-event-store.js';
 import { identityMigration } from './002-identity.js';
+import { keyringMigration } from './003-keyring.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [eventStoreMigration, identityMigration];
+export const migrations: readonly Migration[] = [eventStoreMigration, identityMigration, keyringMigration];
 
 export class SchemaTooNewError extends DomainError {
   readonly code = 'schema_too_new';
