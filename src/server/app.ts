@@ -8,7 +8,7 @@ import { CIPHER_PAGE_SIZE, databaseExists, openDatabase, type SqliteDatabase } f
 import { DomainError } from './errors/index.js';
 import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
 import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
-import { deriveKey, selectProtector, type MasterKeyProtector } from './kms/index.js';
+import { createKeyring, deriveKey, selectProtector, type Keyring, type MasterKeyProtector } from './kms/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
 
@@ -31,6 +31,7 @@ export interface AppOptions {
 export interface App {
   readonly store: EventStore;
   readonly identity: IdentityService;
+  readonly keyring: Keyring;
   readonly databaseFile: string;
   /**
    * Registers the bootstrap key or creates the first admin (see IdentityService.bootstrap), then
@@ -63,8 +64,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     durability: config.durability,
   });
   let jwtSecret;
+  let keyringKek;
   try {
     jwtSecret = jwtSecretFrom(env, masterKey);
+    keyringKek = deriveKey(masterKey, 'allsource/keyring');
   } finally {
     masterKey.fill(0);
   }
@@ -83,6 +86,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     jwtSecret,
     tokenLifetimeSeconds: config.tokenTtlSeconds,
   });
+  const keyring = createKeyring({ db, kek: keyringKek, now: options.now ?? Date.now });
   if (config.devMode) {
     logger.warn(
       'DEV MODE: requests without credentials act as dev-user of dev-tenant with the admin role. Never use this with real data.',
@@ -95,6 +99,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const http = createHttpApp({
     store,
     identity,
+    keyring,
     devMode: config.devMode,
     metrics,
     logger,
@@ -128,6 +133,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   return {
     store,
     identity,
+    keyring,
     databaseFile: file,
 
     async listen() {

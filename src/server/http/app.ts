@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Durability } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { IdentityService } from '../identity/index.js';
+import type { Keyring } from '../kms/index.js';
 import type { EventStore } from '../store/index.js';
 import type { ServerResponse } from 'node:http';
 import { authenticate, rejectForeignTenant, stillAuthorized } from './auth.js';
@@ -13,6 +14,7 @@ import { jsonBody } from './json-body.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
+import { kmsRoutes } from './routes/kms.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import { summaryRoutes } from './routes/summaries.js';
@@ -20,6 +22,8 @@ import { summaryRoutes } from './routes/summaries.js';
 export interface HttpAppDependencies {
   store: EventStore;
   identity: IdentityService;
+  /** The tenants' Vault-transit style keys (/api/v1/kms). */
+  keyring: Keyring;
   /** Requests without credentials act as dev-user of dev-tenant (admin). Loopback only. */
   devMode: boolean;
   metrics: Metrics;
@@ -84,6 +88,7 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   );
   api.use(eventRoutes(deps));
   api.use(summaryRoutes(deps));
+  api.use(kmsRoutes({ keyring: deps.keyring }));
   app.use('/api/v1', api);
   app.use(adminUi(deps.uiDir));
   app.use((req, res) => sendError(res, 404, 'not_found', `no route matches ${req.method} on this path`));
