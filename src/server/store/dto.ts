@@ -1,5 +1,5 @@
 import type { FeedItem } from './feed.js';
-import type { EventDto, StoredEvent } from './types.js';
+import type { StoredEvent } from './types.js';
 
 export function isoTimestamp(ms: number): string {
   return new Date(ms).toISOString();
@@ -23,11 +23,6 @@ export function eventJson(event: StoredEvent): string {
     `"payload":${event.payloadJson},"metadata":${event.metadataJson ?? 'null'},` +
     `"timestamp":"${isoTimestamp(event.timestampMs)}","version":${event.version},"position":${event.position}}`
   );
-}
-
-/** The EventDto as an object, for the library API and tests. */
-export function toEventDto(event: StoredEvent): EventDto {
-  return JSON.parse(eventJson(event)) as EventDto;
 }
 
 /**

@@ -1,7 +1,7 @@
 export { createEventStore } from './event-store.js';
 export { createEventIdGenerator } from './event-id.js';
 export type { EventStore, EventStoreDependencies, Page } from './event-store.js';
-export { eventJson, isoTimestamp, toEventDto, uuidText } from './dto.js';
+export { eventJson, feedItem, isoTimestamp, uuidText } from './dto.js';
 export { DuplicateEventIdError, StoreClosedError, VersionConflictError } from './errors.js';
 export { createFeed } from './feed.js';
 export { matchesFilter } from './feed.js';

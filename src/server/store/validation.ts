@@ -51,11 +51,6 @@ function expectedVersionProblem(value: unknown): string | undefined {
   return 'must be a non-negative integer, "any", "no_stream" or "stream_exists"';
 }
 
-/** The canonical lowercase text of a UUID given in any case. */
-export function normaliseUuid(value: string): string {
-  return value.toLowerCase();
-}
-
 /**
  * Checks one event of a request and serialises its JSON once.
  * `at` is the JSON pointer of the event in the request ("" or "/events/3").

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Router, type Request } from 'express';
 import type { Metrics } from '../../metrics/index.js';
-import { eventJson, matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
+import { feedItem, matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
 import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
 import { entityIdParam, eventTypePrefixParam, integerParam, MAX_SAFE } from '../params.js';
@@ -106,12 +106,7 @@ export function subscribeRoutes({
             ...(prefix === undefined ? {} : { eventTypePrefix: prefix }),
           });
           const rows = plan.page(undefined, BATCH, 0);
-          items = rows.map((row) => ({
-            position: row.position,
-            entityId: row.entity_id,
-            eventType: row.event_type,
-            json: eventJson(row),
-          }));
+          items = rows.map(feedItem);
           // A short page means everything up to the plan's horizon has been seen.
           advanceTo = rows.length < BATCH ? Math.max(cursor, plan.upTo) : rows.at(-1)!.position;
         }
