@@ -9,6 +9,7 @@ import { DomainError } from './errors/index.js';
 import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
 import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
 import { createKeyring, deriveKey, selectProtector, type Keyring, type MasterKeyProtector } from './kms/index.js';
+import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
 
@@ -32,6 +33,7 @@ export interface App {
   readonly store: EventStore;
   readonly identity: IdentityService;
   readonly keyring: Keyring;
+  readonly fields: FieldCrypto;
   readonly databaseFile: string;
   /**
    * Registers the bootstrap key or creates the first admin (see IdentityService.bootstrap), then
@@ -73,7 +75,20 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   }
 
   const metrics = createMetrics();
+  const now = options.now ?? Date.now;
+  // The fields key's state changes (disable, destroy, …) reach the subject-key cache through this.
+  let onKeyChanged: (tenantId: string) => void = () => undefined;
+  const keyring = createKeyring({ db, kek: keyringKek, now, onKeyChanged: (tenantId) => onKeyChanged(tenantId) });
+  const fields = createFieldCrypto({
+    db,
+    keyring,
+    now,
+    onRewrapProgress: (tenantId, status) =>
+      logger.info({ tenant_id: tenantId, rewrap: status }, 'rewrap of subject keys progressed'),
+  });
+  onKeyChanged = (tenantId) => fields.keyChanged(tenantId);
   const store = createEventStore({
+    sealer: fields.sealer,
     db,
     now: options.now ?? Date.now,
     newEventId: options.newEventId ?? createEventIdGenerator(),
@@ -86,7 +101,6 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     jwtSecret,
     tokenLifetimeSeconds: config.tokenTtlSeconds,
   });
-  const keyring = createKeyring({ db, kek: keyringKek, now: options.now ?? Date.now });
   if (config.devMode) {
     logger.warn(
       'DEV MODE: requests without credentials act as dev-user of dev-tenant with the admin role. Never use this with real data.',
@@ -100,6 +114,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     store,
     identity,
     keyring,
+    fields,
     devMode: config.devMode,
     metrics,
     logger,
@@ -134,6 +149,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     store,
     identity,
     keyring,
+    fields,
     databaseFile: file,
 
     async listen() {
@@ -142,6 +158,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         apiKeyTenant: config.bootstrapTenantId,
         adminPasswordFile: config.adminPasswordFile,
       });
+      const resumed = fields.rewrap.resume();
+      if (resumed > 0) logger.info({ jobs: resumed }, 'resuming rewrap jobs left running by the last process');
       return new Promise((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
           reject(new StartupError(describeListenError(error, config.host, config.port)));
@@ -162,6 +180,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     },
 
     close() {
+      fields.close();
       closing ??= shutdown(server, db, store, websocket, openStreams, logger);
       return closing;
     },

@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import type { Durability } from '../config/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { IdentityService } from '../identity/index.js';
+import type { FieldCrypto } from '../fields/index.js';
 import type { Keyring } from '../kms/index.js';
 import type { EventStore } from '../store/index.js';
 import type { ServerResponse } from 'node:http';
 import { authenticate, rejectForeignTenant, stillAuthorized } from './auth.js';
 import { errorMapper, sendError } from './errors.js';
 import { jsonBody } from './json-body.js';
+import { encryptionRoutes } from './routes/encryption.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
@@ -24,6 +26,8 @@ export interface HttpAppDependencies {
   identity: IdentityService;
   /** The tenants' Vault-transit style keys (/api/v1/kms). */
   keyring: Keyring;
+  /** Field-level encryption policies, rewrap and crypto-shredding. */
+  fields: FieldCrypto;
   /** Requests without credentials act as dev-user of dev-tenant (admin). Loopback only. */
   devMode: boolean;
   metrics: Metrics;
@@ -89,6 +93,7 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   api.use(eventRoutes(deps));
   api.use(summaryRoutes(deps));
   api.use(kmsRoutes({ keyring: deps.keyring }));
+  api.use(encryptionRoutes({ fields: deps.fields }));
   app.use('/api/v1', api);
   app.use(adminUi(deps.uiDir));
   app.use((req, res) => sendError(res, 404, 'not_found', `no route matches ${req.method} on this path`));

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { can, type Principal } from '../identity/index.js';
 import { DomainError } from '../errors/index.js';
 import type { Metrics } from '../metrics/index.js';
+import { payloadViewOf } from './payload-view.js';
 import {
   entityIdProblem,
   eventTypePrefixProblem,
@@ -12,6 +13,7 @@ import {
   matchesFilter,
   type EventStore,
   type FeedFilter,
+  type PayloadView,
 } from '../store/index.js';
 
 export const WEBSOCKET_PATH = '/api/v1/events/stream';
@@ -107,7 +109,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         // As on every route, a tenant_id naming another tenant is refused, never ignored.
         const named = new URL(req.url ?? '/', 'http://x').searchParams.getAll('tenant_id');
         if (named.some((tenantId) => tenantId !== principal.tenantId)) return refuse(socket, 403, 'Forbidden');
-        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId, req));
+        wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId, payloadViewOf(principal), req));
       },
       (error: unknown) => {
         const status = error instanceof DomainError && error.code !== 'unauthorized' ? 403 : 401;
@@ -121,7 +123,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
     socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
   }
 
-  function serve(ws: WebSocket, tenantId: string, req: IncomingMessage): void {
+  function serve(ws: WebSocket, tenantId: string, view: PayloadView, req: IncomingMessage): void {
     let filter: FeedFilter = {};
     let missed = 0;
     let alive = true;
@@ -140,7 +142,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
     };
     const stopListening = options.store.feed.listen(tenantId, (items) => {
       for (const item of items) {
-        if (matchesFilter(item, filter)) send(item.json);
+        if (matchesFilter(item, filter)) send(item.jsonFor(view));
       }
     });
     // Once a second: tell a lagging client as soon as it has drained, even if no new event

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createBoundedCache } from './bounded-cache.js';
+import { createBoundedCache } from '../cache/index.js';
 import type { RandomBytes } from './ids.js';
 import type { Role } from './types.js';
 

@@ -1,4 +1,4 @@
-import { createBoundedCache } from './bounded-cache.js';
+import { createBoundedCache } from '../cache/index.js';
 import type { IdentityStatements, TenantRow, UserRow } from './statements.js';
 
 /** What authenticating a token needs to know about its user: no password hash is kept in memory. */

@@ -64,6 +64,10 @@ export function prepareIdentityStatements(db: SqliteDatabase) {
     ),
     deleteTenantTypes: db.prepare<[string]>('DELETE FROM event_types WHERE tenant_id = ?'),
     deleteTenantKeys: db.prepare<[string]>('DELETE FROM api_keys WHERE tenant_id = ?'),
+    // Settings a tenant may hold without any data: they go with it.
+    deleteTenantPolicies: db.prepare<[string]>('DELETE FROM encryption_policies WHERE tenant_id = ?'),
+    deleteTenantForgotten: db.prepare<[string]>('DELETE FROM forgotten_subjects WHERE tenant_id = ?'),
+    deleteTenantRewrapJob: db.prepare<[string]>('DELETE FROM rewrap_jobs WHERE tenant_id = ?'),
 
     anyUser: db.prepare<[], { found: 1 }>('SELECT 1 AS found FROM users LIMIT 1'),
     anyApiKey: db.prepare<[], { found: 1 }>('SELECT 1 AS found FROM api_keys LIMIT 1'),

@@ -93,6 +93,9 @@ export function deleteTenant(ctx: IdentityContext, tenantId: string): void {
   ctx.db.transaction(() => {
     statements.deleteTenantTypes.run(tenantId);
     statements.deleteTenantKeys.run(tenantId);
+    statements.deleteTenantPolicies.run(tenantId);
+    statements.deleteTenantForgotten.run(tenantId);
+    statements.deleteTenantRewrapJob.run(tenantId);
     statements.deleteTenant.run(tenantId);
   })();
   ctx.directory.forgetTenant(tenantId);

@@ -1,8 +1,9 @@
 import { isoTimestamp, uuidText } from './dto.js';
+import { toStored } from './query.js';
 import { DuplicateEventIdError, VersionConflictError } from './errors.js';
-import type { Statements } from './statements.js';
+import type { EventRow, Statements } from './statements.js';
 import type { StreamCache, StreamState } from './stream-cache.js';
-import type { AppendResult, ExpectedVersion, StoredEvent, ValidatedEvent } from './types.js';
+import type { AppendResult, ExpectedVersion, PayloadSealer, SealJob, StoredEvent, ValidatedEvent } from './types.js';
 
 export interface AppendDependencies {
   statements: Statements;
@@ -11,6 +12,8 @@ export interface AppendDependencies {
   /** 16 bytes of a new UUIDv7. */
   newEventId: () => Uint8Array;
   streamCache: StreamCache;
+  /** Field-level encryption; absent in a store that never encrypts. */
+  sealer?: PayloadSealer;
 }
 
 export interface AppendOutcome {
@@ -19,6 +22,8 @@ export interface AppendOutcome {
   committed: StoredEvent[];
   /** The streams written, by entity id, with their new versions: for the cache, once committed. */
   streams: Map<string, StreamState>;
+  /** Told once the transaction commits, so that new subject keys may be cached. */
+  sealJob?: SealJob;
 }
 
 function satisfies(expected: ExpectedVersion, current: number): boolean {
@@ -56,13 +61,14 @@ export function appendEvents(
   const seenIds = new Map<string, { event: ValidatedEvent; result: AppendResult }>();
   const results: AppendResult[] = [];
   const committed: StoredEvent[] = [];
+  const sealJob = deps.sealer?.beginJob();
 
   events.forEach((event, i) => {
     const index = indexed ? i : undefined;
     let idHex: string | undefined;
     if (event.eventId) {
       idHex = Buffer.from(event.eventId).toString('hex');
-      const repeat = findRepeat(statements, tenantId, event, idHex, seenIds);
+      const repeat = findRepeat(deps, tenantId, event, idHex, seenIds);
       if (repeat === 'different') throw new DuplicateEventIdError(uuidText(event.eventId), index);
       if (repeat) {
         results.push(repeat);
@@ -104,6 +110,9 @@ export function appendEvents(
 
     const eventId = event.eventId ?? deps.newEventId();
     position += 1;
+    const stored = sealJob
+      ? sealJob.seal(tenantId, event.entityId, event.eventType, event.payloadJson)
+      : { payloadJson: event.payloadJson, sealed: null };
     statements.insertEvent.run(
       tenantId,
       position,
@@ -112,8 +121,9 @@ export function appendEvents(
       stream.version,
       type.typeId,
       timestampMs,
-      event.payloadJson,
+      stored.payloadJson,
       event.metadataJson,
+      stored.sealed,
     );
     const id = uuidText(eventId);
     const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
@@ -124,8 +134,10 @@ export function appendEvents(
       event_type: event.eventType,
       entity_id: event.entityId,
       tenant_id: tenantId,
-      payloadJson: event.payloadJson,
+      // Subscribers get the stored (sealed) form; each one's view is revealed as it is sent.
+      payloadJson: stored.payloadJson,
       metadataJson: event.metadataJson,
+      sealed: stored.sealed,
       timestampMs,
       version: stream.version,
       position,
@@ -134,7 +146,7 @@ export function appendEvents(
 
   for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);
   for (const type of typeIds.values()) statements.bumpType.run(type.added, timestampMs, type.typeId);
-  return { results, committed, streams };
+  return { results, committed, streams, ...(sealJob ? { sealJob } : {}) };
 }
 
 /**
@@ -142,7 +154,7 @@ export function appendEvents(
  * 'different' when the id was used for another event, undefined when it is new.
  */
 function findRepeat(
-  statements: Statements,
+  deps: AppendDependencies,
   tenantId: string,
   event: ValidatedEvent,
   idHex: string,
@@ -150,12 +162,13 @@ function findRepeat(
 ): AppendResult | 'different' | undefined {
   const earlier = seenInRequest.get(idHex);
   if (earlier) return sameContent(earlier.event, event) ? earlier.result : 'different';
-  const row = statements.eventById.get(tenantId, event.eventId!);
+  const row = deps.statements.eventById.get(tenantId, event.eventId!);
   if (!row) return undefined;
   const stored: ValidatedEvent = {
     eventType: row.event_type,
     entityId: row.entity_id,
-    payloadJson: row.payload,
+    // A retry is compared with what was sent, so sealed values are compared in clear.
+    payloadJson: row.sealed === null ? row.payload : plaintextPayload(deps, tenantId, row),
     metadataJson: row.metadata,
     expected: 'any',
     eventId: event.eventId,
@@ -176,4 +189,9 @@ function sameContent(a: ValidatedEvent, b: ValidatedEvent): boolean {
     a.payloadJson === b.payloadJson &&
     a.metadataJson === b.metadataJson
   );
+}
+
+function plaintextPayload(deps: AppendDependencies, tenantId: string, row: EventRow): string {
+  if (!deps.sealer) return row.payload;
+  return deps.sealer.reveal(toStored(tenantId, row), 'plaintext').payloadJson;
 }

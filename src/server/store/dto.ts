@@ -1,5 +1,5 @@
 import type { FeedItem } from './feed.js';
-import type { StoredEvent } from './types.js';
+import type { PayloadView, StoredEvent } from './types.js';
 
 export function isoTimestamp(ms: number): string {
   return new Date(ms).toISOString();
@@ -25,17 +25,25 @@ export function eventJson(event: StoredEvent): string {
   );
 }
 
+/** The event as a reader with `view` may see it: sealed values decrypted or replaced by markers. */
+export type Reveal = (event: StoredEvent, view: PayloadView) => StoredEvent;
+
+const asStored: Reveal = (event) => event;
+
 /**
  * A committed event as subscribers see it. Its wire JSON is built the first time a subscriber
  * needs it and then shared by all of them, so appends with nobody listening pay nothing for it.
+ * An event with sealed values is revealed afresh for every subscriber instead: no decrypted copy
+ * stays in the feed's ring, where it would outlive a crypto-shredding.
  */
-export function feedItem(event: StoredEvent): FeedItem {
+export function feedItem(event: StoredEvent, reveal: Reveal = asStored): FeedItem {
   let json: string | undefined;
   return {
     position: event.position,
     entityId: event.entity_id,
     eventType: event.event_type,
-    get json() {
+    jsonFor(view) {
+      if (event.sealed !== null) return eventJson(reveal(event, view));
       return (json ??= eventJson(event));
     },
   };

@@ -2,7 +2,7 @@ import type { SqliteDatabase } from '../db/index.js';
 import { NotFoundError } from '../errors/index.js';
 import { appendEvents, type AppendOutcome } from './append.js';
 import { feedItem, isoTimestamp } from './dto.js';
-import { createFeed, type Feed } from './feed.js';
+import { createFeed, type Feed, type FeedItem } from './feed.js';
 import { createGroupCommitter } from './group-commit.js';
 import { createQueryPlanner, toStored, type QueryPlan } from './query.js';
 import { prepareStatements } from './statements.js';
@@ -12,6 +12,8 @@ import type {
   BatchResult,
   EventQuery,
   EventTypeSummary,
+  PayloadSealer,
+  PayloadView,
   StoredEvent,
   StoreStats,
   StreamSummary,
@@ -30,6 +32,8 @@ export interface EventStoreDependencies {
   /** A subscriber callback threw after a commit; the commit itself stands. */
   onListenerError: (error: unknown) => void;
   feed?: Feed;
+  /** Field-level encryption (src/server/fields); without it every payload is stored as sent. */
+  sealer?: PayloadSealer;
 }
 
 export interface Page {
@@ -50,6 +54,13 @@ export interface EventStore {
   /** The position of the tenant's newest event (0 when it has none). */
   headPosition(tenantId: string): number;
   readonly feed: Feed;
+  /**
+   * The event as a reader with this view may see it. Every read path that hands a payload to a
+   * client goes through this (or through feed items, which do).
+   */
+  reveal(event: StoredEvent, view: PayloadView): StoredEvent;
+  /** A read event as a subscriber item (SSE catch-up from the database). */
+  feedItem(event: StoredEvent): FeedItem;
   /** Commits what is queued and refuses further writes; the caller closes the database. */
   close(): void;
 }
@@ -64,17 +75,27 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
   const committer = createGroupCommitter(deps.db, deps.onListenerError);
   const planQuery = createQueryPlanner({ db: deps.db, statements });
   const streamCache = createStreamCache(50_000);
-  const appendDeps = { statements, now: deps.now, newEventId: deps.newEventId, streamCache };
+  const appendDeps = {
+    statements,
+    now: deps.now,
+    newEventId: deps.newEventId,
+    streamCache,
+    ...(deps.sealer ? { sealer: deps.sealer } : {}),
+  };
+  const reveal = (event: StoredEvent, view: PayloadView): StoredEvent =>
+    event.sealed === null || !deps.sealer ? event : deps.sealer.reveal(event, view);
+  const toFeedItem = (event: StoredEvent): FeedItem => feedItem(event, reveal);
 
   function write(tenantId: string, events: ValidatedEvent[], indexed: boolean): Promise<AppendOutcome> {
     return committer.submit({
       run: () => appendEvents(appendDeps, tenantId, events, indexed),
       afterCommit: (outcome) => {
+        outcome.sealJob?.committed();
         for (const [entityId, stream] of outcome.streams) streamCache.remember(tenantId, entityId, stream);
         if (outcome.committed.length === 0) return;
         deps.onCommitted?.(tenantId, outcome.committed.length);
         // Nobody listening: the events need no wire form, and the ring lets go of its tail.
-        if (feed.hasListeners(tenantId)) feed.publish(tenantId, outcome.committed.map(feedItem));
+        if (feed.hasListeners(tenantId)) feed.publish(tenantId, outcome.committed.map(toFeedItem));
         else feed.skip(tenantId);
       },
     });
@@ -136,6 +157,8 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
     },
 
     feed,
+    reveal,
+    feedItem: toFeedItem,
 
     close() {
       committer.close();

@@ -1,10 +1,11 @@
+import type { PayloadView } from './types.js';
 /** One committed event as subscribers see it: enough to filter on, plus its wire JSON. */
 export interface FeedItem {
   readonly position: number;
   readonly entityId: string;
   readonly eventType: string;
-  /** The EventDto as JSON text. */
-  readonly json: string;
+  /** The EventDto as JSON text, as a reader with this view may see it. */
+  jsonFor(view: PayloadView): string;
 }
 
 export type FeedListener = (items: readonly FeedItem[]) => void;

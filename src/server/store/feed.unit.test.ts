@@ -5,7 +5,7 @@ const item = (position: number, eventType = 'a.b', entityId = 'e'): FeedItem => 
   position,
   eventType,
   entityId,
-  json: `{"p":${position}}`,
+  jsonFor: () => `{"p":${position}}`,
 });
 
 describe('feed', () => {

@@ -185,6 +185,7 @@ export function toStored(tenantId: string, row: EventRow): StoredEvent {
     tenant_id: tenantId,
     payloadJson: row.payload,
     metadataJson: row.metadata,
+    sealed: row.sealed,
     timestampMs: row.timestamp,
     version: row.version,
     position: row.position,

@@ -17,11 +17,13 @@ export interface EventRow {
   timestamp: number;
   payload: string;
   metadata: string | null;
+  /** JSON array of the payload pointers that hold ciphertext; null when none do. */
+  sealed: string | null;
 }
 
 /** Every fixed statement of the store, prepared once per database. */
 export function prepareStatements(db: SqliteDatabase) {
-  const eventColumns = `e.position, e.event_id, s.entity_id, t.event_type, e.version, e.timestamp, e.payload, e.metadata`;
+  const eventColumns = `e.position, e.event_id, s.entity_id, t.event_type, e.version, e.timestamp, e.payload, e.metadata, e.sealed`;
   return {
     head: db.prepare<[string], HeadRow>(
       'SELECT position, timestamp FROM events WHERE tenant_id = ? ORDER BY position DESC LIMIT 1',
@@ -44,9 +46,11 @@ export function prepareStatements(db: SqliteDatabase) {
     bumpType: db.prepare<[number, number, number]>(
       'UPDATE event_types SET event_count = event_count + ?, last_event_at = ? WHERE type_id = ?',
     ),
-    insertEvent: db.prepare<[string, number, Uint8Array, number, number, number, number, string, string | null]>(
-      `INSERT INTO events (tenant_id, position, event_id, stream_id, version, type_id, timestamp, payload, metadata)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertEvent: db.prepare<
+      [string, number, Uint8Array, number, number, number, number, string, string | null, string | null]
+    >(
+      `INSERT INTO events (tenant_id, position, event_id, stream_id, version, type_id, timestamp, payload, metadata, sealed)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     eventById: db.prepare<[string, Uint8Array], EventRow>(
       `SELECT ${eventColumns} FROM events e

@@ -45,6 +45,11 @@ export interface StoredEvent {
   tenant_id: string;
   payloadJson: string;
   metadataJson: string | null;
+  /**
+   * JSON array of the payload pointers whose values are field ciphertexts (see PayloadSealer);
+   * null for an event stored in clear. Never sent to clients as such.
+   */
+  sealed: string | null;
   timestampMs: number;
   version: number;
   position: number;
@@ -97,4 +102,33 @@ export interface StoreStats {
   total_events: number;
   total_entities: number;
   total_event_types: number;
+}
+
+/**
+ * How a reader may see sealed payload values: `plaintext` for principals with the `decrypt`
+ * permission, `redacted` (a `{"$encrypted": true, …}` marker in place of each value) for the rest.
+ */
+export type PayloadView = 'plaintext' | 'redacted';
+
+/**
+ * Field-level encryption as the store sees it: a port, implemented outside the store (src/server/fields),
+ * so the store knows nothing of keys.
+ */
+export interface PayloadSealer {
+  /** State for one run of one append job; a job may run twice (group commit), so nothing is shared until commit. */
+  beginJob(): SealJob;
+  /** The event as a reader with this view may see it; events with `sealed === null` come back unchanged. */
+  reveal(event: StoredEvent, view: PayloadView): StoredEvent;
+}
+
+export interface SealJob {
+  /** Runs inside the append transaction: encrypts what the tenant's policy for this type names. */
+  seal(tenantId: string, entityId: string, eventType: string, payloadJson: string): SealedPayload;
+  /** The transaction committed: keys this job created or loaded may now be cached. */
+  committed(): void;
+}
+
+export interface SealedPayload {
+  payloadJson: string;
+  sealed: string | null;
 }

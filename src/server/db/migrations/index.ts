@@ -3,11 +3,13 @@ import type { SqliteDatabase } from '../open.js';
 import { eventStoreMigration } from './001-event-store.js';
 import { identityMigration } from './002-identity.js';
 import { keyringMigration } from './003-keyring.js';
+import { fieldEncryptionMigration } from './004-field-encryption.js';
+import { protectionMigration } from './005-protection.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [eventStoreMigration, identityMigration, keyringMigration];
+export const migrations: readonly Migration[] = [eventStoreMigration, identityMigration, keyringMigration, fieldEncryptionMigration, protectionMigration];
 
 export class SchemaTooNewError extends DomainError {
   readonly code = 'schema_too_new';

@@ -5,6 +5,7 @@ import type { Metrics } from '../../metrics/index.js';
 import { eventJson, type EventStore, type PageCursor } from '../../store/index.js';
 import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
+import { payloadViewOf } from '../payload-view.js';
 import { parseEventQuery } from '../params.js';
 import { StreamedJson } from '../streamed-json.js';
 
@@ -43,6 +44,7 @@ export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router
     const stopTimer = metrics.queryDuration.startTimer({ route: 'query' });
     const query = parseEventQuery(req.query);
     const plan = store.planQuery(locals(res).tenantId, query);
+    const view = payloadViewOf(locals(res).principal);
     const out = new StreamedJson(res);
     await out.push('{"events":[');
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
@@ -51,7 +53,7 @@ export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router
     while (remaining > 0) {
       const rows = plan.page(cursor, Math.min(remaining, PAGE_ROWS), query.offset);
       if (rows.length === 0) break;
-      const json = rows.map(eventJson).join(',');
+      const json = rows.map((row) => eventJson(store.reveal(row, view))).join(',');
       if (!(await out.push(count === 0 ? json : `,${json}`))) return;
       count += rows.length;
       remaining -= rows.length;
@@ -73,7 +75,7 @@ export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router
     if (!isUuid(id)) {
       throw new InvalidRequestError('event_id must be a UUID', [{ path: 'event_id', problem: 'must be a UUID' }]);
     }
-    const event = store.getEvent(locals(res).tenantId, parseUuid(id));
+    const event = store.reveal(store.getEvent(locals(res).tenantId, parseUuid(id)), payloadViewOf(locals(res).principal));
     res.type('application/json').send(`{"event":${eventJson(event)},"found":true}`);
   });
 

@@ -2,9 +2,10 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { Router, type Request } from 'express';
 import type { Metrics } from '../../metrics/index.js';
-import { feedItem, matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
+import { matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
 import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
+import { payloadViewOf } from '../payload-view.js';
 import { entityIdParam, eventTypePrefixParam, integerParam, MAX_SAFE } from '../params.js';
 
 const BATCH = 1000;
@@ -44,6 +45,7 @@ export function subscribeRoutes({
 
   router.get('/events/subscribe', requirePermission('read'), async (req, res) => {
     const tenantId = locals(res).tenantId;
+    const view = payloadViewOf(locals(res).principal);
     const entityId = entityIdParam(req.query);
     const prefix = eventTypePrefixParam(req.query);
     const fromPosition = integerParam(req.query, 'from_position', 0, MAX_SAFE);
@@ -106,12 +108,12 @@ export function subscribeRoutes({
             ...(prefix === undefined ? {} : { eventTypePrefix: prefix }),
           });
           const rows = plan.page(undefined, BATCH, 0);
-          items = rows.map(feedItem);
+          items = rows.map(store.feedItem);
           // A short page means everything up to the plan's horizon has been seen.
           advanceTo = rows.length < BATCH ? Math.max(cursor, plan.upTo) : rows.at(-1)!.position;
         }
         if (items.length > 0) {
-          const text = items.map((item) => `id: ${item.position}\ndata: ${item.json}\n\n`).join('');
+          const text = items.map((item) => `id: ${item.position}\ndata: ${item.jsonFor(view)}\n\n`).join('');
           if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
         }
         const progressed = advanceTo > cursor;

@@ -11,6 +11,7 @@ import {
 } from '../../store/index.js';
 import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
+import { payloadViewOf } from '../payload-view.js';
 import { parsePage, single, timeParam } from '../params.js';
 import { StreamedJson } from '../streamed-json.js';
 
@@ -53,6 +54,7 @@ export function summaryRoutes({ store, metrics }: SummaryRoutesDependencies): Ro
       order: 'asc',
       ...(asOf === undefined ? {} : { until: asOf }),
     });
+    const view = payloadViewOf(locals(res).principal);
     if (plan.totalCount === 0) throw new NotFoundError(`entity ${JSON.stringify(entityId)} has no events`);
 
     const out = new StreamedJson(res);
@@ -62,7 +64,7 @@ export function summaryRoutes({ store, metrics }: SummaryRoutesDependencies): Ro
     let count = 0;
     let lastUpdated = 0;
     for (;;) {
-      const rows = plan.page(cursor, PAGE_ROWS, 0);
+      const rows = plan.page(cursor, PAGE_ROWS, 0).map((row) => store.reveal(row, view));
       for (const row of rows) foldPayload(state, JSON.parse(row.payloadJson));
       if (includeHistory && rows.length > 0) {
         const entries = rows.map(

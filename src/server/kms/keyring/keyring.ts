@@ -216,6 +216,12 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
     st.setDestroyed.run(now(), tenantId, name);
   });
 
+  /** Tells the owner of cached key-derived state (the field sealer's subject keys) that a key changed. */
+  function changed(tenantId: string, name: string, metadata: KeyMetadata): KeyMetadata {
+    deps.onKeyChanged?.(tenantId, name);
+    return metadata;
+  }
+
   return {
     createKey,
     getKey: (tenantId, name) => toMetadata(findKey(tenantId, name)),
@@ -223,8 +229,8 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
       checkTenantId(tenantId);
       return st.keysOfTenant.all(tenantId).map(toMetadata);
     },
-    rotate,
-    configure,
+    rotate: (tenantId, name) => changed(tenantId, name, rotate(tenantId, name)),
+    configure: (tenantId, name, config) => changed(tenantId, name, configure(tenantId, name, config)),
 
     encrypt(tenantId, name, plaintext, context) {
       return encryptBytes(tenantId, name, checkBytes(plaintext, '/plaintext'), checkContext(context));
@@ -255,8 +261,8 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
       return { ciphertext, plaintext };
     },
 
-    disable: (tenantId, name) => setDisabled(tenantId, name, true),
-    enable: (tenantId, name) => setDisabled(tenantId, name, false),
+    disable: (tenantId, name) => changed(tenantId, name, setDisabled(tenantId, name, true)),
+    enable: (tenantId, name) => changed(tenantId, name, setDisabled(tenantId, name, false)),
 
     destroy(tenantId, name, confirmation) {
       const row = findKey(tenantId, name);
@@ -276,7 +282,7 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
         db.pragma(`secure_delete = ${secureDelete ? 'ON' : 'OFF'}`);
       }
       if (!db.inTransaction) db.pragma('wal_checkpoint(TRUNCATE)');
-      return toMetadata(findKey(tenantId, name));
+      return changed(tenantId, name, toMetadata(findKey(tenantId, name)));
     },
   };
 }

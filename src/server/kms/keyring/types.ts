@@ -46,6 +46,8 @@ export interface KeyringDependencies {
    * Defaults to DEFAULT_ROTATE_AFTER (below 2^32); tests inject a small number.
    */
   rotateAfter?: number;
+  /** Called after a key is rotated, reconfigured, disabled, enabled or destroyed (not on self-rotation). */
+  onKeyChanged?: (tenantId: string, name: string) => void;
 }
 
 /** A per-tenant, Vault-transit style keyring. Every method is synchronous (better-sqlite3). */

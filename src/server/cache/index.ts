@@ -1,0 +1,2 @@
+export { createBoundedCache } from './bounded-cache.js';
+export type { BoundedCache } from './bounded-cache.js';
