@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import sqlcipher from '@journeyapps/sqlcipher';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CIPHER_PAGE_SIZE, WrongKeyError } from '../../src/server/db/index.js';
+import sqlcipher from '@journeyapps/sqlcipher';
+import { WrongKeyError } from '../../src/server/db/index.js';
 import { api, startServer, tempDir, type TestServer } from '../support/server.js';
+import { all, closeZetetic, exec, openWithKey, openZetetic } from '../support/zetetic.js';
 import { runServerProcess } from '../support/child-server.js';
 
 /**
@@ -14,36 +15,6 @@ import { runServerProcess } from '../support/child-server.js';
  */
 
 const DB_FILE = 'allsource.db';
-
-// --- node-sqlite3 style callbacks, as promises ----------------------------------------------
-
-function openZetetic(file: string, mode = sqlcipher.OPEN_READONLY): Promise<sqlcipher.Database> {
-  return new Promise((resolve, reject) => {
-    const db = new sqlcipher.Database(file, mode, (error) => (error ? reject(error) : resolve(db)));
-  });
-}
-
-function exec(db: sqlcipher.Database, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => db.exec(sql, (error) => (error ? reject(error) : resolve())));
-}
-
-function all<T>(db: sqlcipher.Database, sql: string): Promise<T[]> {
-  return new Promise((resolve, reject) => db.all(sql, (error, rows) => (error ? reject(error) : resolve(rows as T[]))));
-}
-
-function closeZetetic(db: sqlcipher.Database): Promise<void> {
-  return new Promise((resolve, reject) => db.close((error) => (error ? reject(error) : resolve())));
-}
-
-/** Opens the file with Zetetic's SQLCipher and the raw key, as DESIGN.md says an outside tool must. */
-async function openWithKey(file: string, keyHex: string, pageSize = CIPHER_PAGE_SIZE): Promise<sqlcipher.Database> {
-  const db = await openZetetic(file);
-  // A wrong key is expected in some tests; keep SQLCipher's own HMAC-failure log off stderr.
-  await exec(db, 'PRAGMA cipher_log_level = NONE;');
-  await exec(db, `PRAGMA key = "x'${keyHex}'";`);
-  await exec(db, `PRAGMA cipher_page_size = ${pageSize};`);
-  return db;
-}
 
 // --- helpers --------------------------------------------------------------------------------
 

@@ -94,7 +94,15 @@ describe('sealing at ingest', () => {
 
   it('round-trips every JSON type, array elements and keys that need escaping in a pointer', async () => {
     fields.policies.put('acme', 't.all', ['/n', '/o', '/z', '/a/1', '/s~1lash', '/~0ilde', '/u']);
-    const payload = { n: 12.5e3, o: { deep: [1, { x: null }] }, z: null, a: ['keep', 'secret'], 's/lash': true, '~ilde': false, u: 'naïve 🧾 \u202e' };
+    const payload = {
+      n: 12.5e3,
+      o: { deep: [1, { x: null }] },
+      z: null,
+      a: ['keep', 'secret'],
+      's/lash': true,
+      '~ilde': false,
+      u: 'naïve 🧾 \u202e',
+    };
     const stored = await appendOne('acme', { event_type: 't.all', entity_id: 'e', payload });
     expect(JSON.parse(rawPayload('acme', stored.position).sealed!)).toHaveLength(7);
     expect(payloadOf(store.reveal(stored, 'plaintext'))).toEqual(payload);
@@ -164,9 +172,14 @@ describe('tampering', () => {
     for (let i = 0; i < bytes.length; i += 1) {
       const changed = Buffer.from(bytes);
       changed[i]! ^= 0x01;
-      const edited = JSON.stringify({ ...JSON.parse(payload), ssn: `${prefix}:${generation}:${changed.toString('base64')}` });
+      const edited = JSON.stringify({
+        ...JSON.parse(payload),
+        ssn: `${prefix}:${generation}:${changed.toString('base64')}`,
+      });
       setRawPayload('acme', stored.position, edited);
-      const revealed = payloadOf(store.reveal(store.getEvent('acme', Buffer.from(stored.id.replaceAll('-', ''), 'hex')), 'plaintext'));
+      const revealed = payloadOf(
+        store.reveal(store.getEvent('acme', Buffer.from(stored.id.replaceAll('-', ''), 'hex')), 'plaintext'),
+      );
       expect(revealed['ssn'], `byte ${i}`).toEqual(unavailable);
     }
   });
@@ -181,7 +194,9 @@ describe('tampering', () => {
     const sameEvent = JSON.parse(rawPayload('acme', source.position).payload) as Record<string, any>;
     sameEvent['card'].number = sourceSsn;
     setRawPayload('acme', source.position, JSON.stringify(sameEvent));
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(source)), 'plaintext'))['card'].number).toEqual(unavailable);
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(source)), 'plaintext'))['card'].number).toEqual(
+      unavailable,
+    );
 
     // Another entity of the same tenant (whose key has the same generation number).
     const other = await appendOne('acme', person('p-2', 'OTHER'));
@@ -195,13 +210,19 @@ describe('tampering', () => {
     const intoGlobex = JSON.parse(rawPayload('globex', foreign.position).payload) as Record<string, any>;
     intoGlobex['ssn'] = sourceSsn;
     setRawPayload('globex', foreign.position, JSON.stringify(intoGlobex));
-    expect(payloadOf(store.reveal(store.getEvent('globex', idBytes(foreign)), 'plaintext'))['ssn']).toEqual(unavailable);
+    expect(payloadOf(store.reveal(store.getEvent('globex', idBytes(foreign)), 'plaintext'))['ssn']).toEqual(
+      unavailable,
+    );
   });
 
   it('answers a marker, not an error, for a hand-edited value that is not a ciphertext at all', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const stored = await appendOne('acme', person('p-1', 'x'));
-    setRawPayload('acme', stored.position, JSON.stringify({ ...JSON.parse(rawPayload('acme', stored.position).payload), ssn: 42 }));
+    setRawPayload(
+      'acme',
+      stored.position,
+      JSON.stringify({ ...JSON.parse(rawPayload('acme', stored.position).payload), ssn: 42 }),
+    );
     expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(stored)), 'plaintext'))['ssn']).toMatchObject({
       $encrypted: true,
       unavailable: 'invalid_ciphertext',
@@ -222,14 +243,20 @@ describe('crypto-shredding', () => {
     expect(payloadOf(store.reveal(old, 'plaintext'))['ssn']).toBe('OLD');
 
     expect(fields.forget('acme', 'p-1')).toMatchObject({ entity_id: 'p-1', forgotten: true, keys_destroyed: 1 });
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({ $shredded: true });
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'redacted'))['ssn']).toEqual({ $shredded: true });
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({
+      $shredded: true,
+    });
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'redacted'))['ssn']).toEqual({
+      $shredded: true,
+    });
     expect(payloadOf(store.reveal(neighbour, 'plaintext'))['ssn']).toBe('NEIGHBOUR');
     expect(store.stats('acme').total_events).toBe(2);
 
     const later = await appendOne('acme', person('p-1', 'LATER'));
     expect(payloadOf(store.reveal(later, 'plaintext'))['ssn']).toBe('LATER');
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({ $shredded: true });
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({
+      $shredded: true,
+    });
     expect(fields.forget('acme', 'p-1').keys_destroyed).toBe(1);
     expect(fields.forget('acme', 'p-1').keys_destroyed).toBe(0);
   });
@@ -237,13 +264,18 @@ describe('crypto-shredding', () => {
   it('stays shredded after a restart, and the wrapped key is gone from the database', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const old = await appendOne('acme', person('p-1', 'OLD'));
-    const wrapped = h.db.prepare<[], { wrapped_key: string }>('SELECT wrapped_key FROM subject_keys').get()!.wrapped_key;
+    const wrapped = h.db.prepare<[], { wrapped_key: string }>('SELECT wrapped_key FROM subject_keys').get()!
+      .wrapped_key;
     fields.forget('acme', 'p-1');
     store.close();
     h.reopen();
     build();
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({ $shredded: true });
-    const dump = h.db.prepare<[], { sql: string }>(`SELECT group_concat(quote(wrapped_key)) AS sql FROM subject_keys`).get();
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(old)), 'plaintext'))['ssn']).toEqual({
+      $shredded: true,
+    });
+    const dump = h.db
+      .prepare<[], { sql: string }>(`SELECT group_concat(quote(wrapped_key)) AS sql FROM subject_keys`)
+      .get();
     expect(dump?.sql ?? '').not.toContain(wrapped.slice(6, 40));
   });
 
@@ -275,12 +307,20 @@ describe('rewrap job', () => {
   }
 
   const versions = () =>
-    h.db.prepare<[], { key_version: number; n: number }>('SELECT key_version, count(*) AS n FROM subject_keys GROUP BY 1').all();
+    h.db
+      .prepare<[], { key_version: number; n: number }>('SELECT key_version, count(*) AS n FROM subject_keys GROUP BY 1')
+      .all();
 
   it('moves every subject key to the newest version step by step, with progress, and old values still read', async () => {
     const events = await subjects(8);
     h.keyring.rotate('acme', 'allsource.fields');
-    expect(fields.rewrap.start('acme')).toMatchObject({ status: 'running', target_version: 2, total: 8, done: 0, remaining: 8 });
+    expect(fields.rewrap.start('acme')).toMatchObject({
+      status: 'running',
+      target_version: 2,
+      total: 8,
+      done: 0,
+      remaining: 8,
+    });
     steps.shift()!();
     expect(fields.rewrap.status('acme')).toMatchObject({ status: 'running', done: 3, remaining: 5 });
     while (steps.length > 0) steps.shift()!();

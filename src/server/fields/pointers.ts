@@ -3,8 +3,9 @@ import { InvalidRequestError, type FieldProblem } from '../errors/index.js';
 /** A policy names at most this many fields: enough for any real event, small enough to check per event. */
 export const MAX_POLICY_FIELDS = 64;
 const MAX_POINTER_LENGTH = 512;
-// Control characters and lone surrogates have no business in a field name an operator types.
-const UNPRINTABLE = /[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/u;
+// Control characters have no business in a field name an operator types.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /**
  * The reference tokens of an RFC 6901 JSON pointer (`/card/number` → ["card", "number"]), or a
@@ -14,7 +15,8 @@ export function parsePointer(pointer: string): string[] | string {
   if (pointer.length === 0) return 'must not be empty: the whole payload cannot be encrypted';
   if (!pointer.startsWith('/')) return 'must start with "/"';
   if (pointer.length > MAX_POINTER_LENGTH) return `must be at most ${MAX_POINTER_LENGTH} characters`;
-  if (UNPRINTABLE.test(pointer)) return 'must not hold control characters or lone surrogates';
+  if (CONTROL_CHARACTER.test(pointer) || !pointer.isWellFormed())
+    return 'must not hold control characters or lone surrogates';
   if (/~(?![01])/.test(pointer)) return 'has "~" not followed by 0 or 1 (write ~0 for "~" and ~1 for "/")';
   const tokens = pointer
     .slice(1)
@@ -49,7 +51,10 @@ export function checkPolicyFields(fields: unknown): string[] {
         const [inner, outer] = b.length >= a.length ? [j, i] : [i, j];
         problems.push({
           path: `/fields/${inner}`,
-          problem: a.length === b.length ? `repeats ${JSON.stringify(fields[outer])}` : `is inside ${JSON.stringify(fields[outer])}`,
+          problem:
+            a.length === b.length
+              ? `repeats ${JSON.stringify(fields[outer])}`
+              : `is inside ${JSON.stringify(fields[outer])}`,
         });
       }
     }
@@ -79,7 +84,10 @@ function childKey(container: Container, token: string): string | number | undefi
 }
 
 /** Where a pointer lands in a parsed document: the container and key holding the value, if present. */
-export function locate(document: unknown, tokens: readonly string[]): { parent: Container; key: string | number } | undefined {
+export function locate(
+  document: unknown,
+  tokens: readonly string[],
+): { parent: Container; key: string | number } | undefined {
   let current: unknown = document;
   for (let i = 0; i < tokens.length; i += 1) {
     if (!isContainer(current)) return undefined;

@@ -55,7 +55,8 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
       Buffer.from(match[2]!, 'base64'),
       fieldAad(event.tenant_id, event.entity_id, generation, pointer),
     );
-    if (!plaintext) return { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion, unavailable: 'invalid_ciphertext' };
+    if (!plaintext)
+      return { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion, unavailable: 'invalid_ciphertext' };
     return JSON.parse(plaintext.toString('utf8')) as unknown;
   }
 
@@ -79,9 +80,17 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
               used.set(subject, entry);
             }
             const { generation, key } = entry.key;
-            const plaintext = Buffer.from(JSON.stringify((found.parent as Record<string | number, unknown>)[found.key]));
-            const ciphertext = seal(key, random(NONCE_BYTES), plaintext, fieldAad(tenantId, entityId, generation, field.pointer));
-            (found.parent as Record<string | number, unknown>)[found.key] = `asf:${generation}:${ciphertext.toString('base64')}`;
+            const plaintext = Buffer.from(
+              JSON.stringify((found.parent as Record<string | number, unknown>)[found.key]),
+            );
+            const ciphertext = seal(
+              key,
+              random(NONCE_BYTES),
+              plaintext,
+              fieldAad(tenantId, entityId, generation, field.pointer),
+            );
+            (found.parent as Record<string | number, unknown>)[found.key] =
+              `asf:${generation}:${ciphertext.toString('base64')}`;
             sealed.push(field.pointer);
           }
           if (sealed.length === 0) return { payloadJson, sealed: null };

@@ -195,7 +195,9 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
       } finally {
         db.pragma(`secure_delete = ${secureDelete ? 'ON' : 'OFF'}`);
       }
-      cache.deleteWhere((value, key) => value.tenantId === tenantId && key.startsWith(`${tenantId}\u0000${entityId}\u0000`));
+      cache.deleteWhere(
+        (value, key) => value.tenantId === tenantId && key.startsWith(`${tenantId}\u0000${entityId}\u0000`),
+      );
       latest.delete(`${tenantId}\u0000${entityId}`);
       // Move the zeroed pages out of the WAL into the file, so no old frame keeps the wrapped key.
       if (!db.inTransaction) db.pragma('wal_checkpoint(TRUNCATE)');
