@@ -1,6 +1,6 @@
 import { openDatabase, type SqliteDatabase } from '../src/server/db/index.js';
 import { deriveKey, generateMasterKey } from '../src/server/kms/index.js';
-import { createEventIdGenerator, createEventStore } from '../src/server/store/index.js';
+import { createEventIdGenerator, createEventStore, type PayloadSealer } from '../src/server/store/index.js';
 import { compared, type Figure } from './report.js';
 import { log, nowMs, type Resources } from './support.js';
 import { makeBatches, type BenchEvent } from './workload.js';
@@ -33,7 +33,7 @@ export function openFreshDatabase(dataDir: string): SqliteDatabase {
 export type BatchWriter = (batch: readonly BenchEvent[]) => Promise<number> | number;
 
 /** The product: createEventStore, one appendBatch per 1,000 events, each awaited. */
-export function createStoreWriter(db: SqliteDatabase): { write: BatchWriter; close(): void } {
+export function createStoreWriter(db: SqliteDatabase, sealer?: PayloadSealer): { write: BatchWriter; close(): void } {
   const store = createEventStore({
     db,
     now: Date.now,
@@ -41,6 +41,7 @@ export function createStoreWriter(db: SqliteDatabase): { write: BatchWriter; clo
     newEventId: createEventIdGenerator(),
     // Nothing subscribes here, so this cannot happen; if it did, the figure would still stand.
     onListenerError: (error) => console.error(error),
+    ...(sealer ? { sealer } : {}),
   });
   return {
     write: async (batch) => (await store.appendBatch(TENANT, batch)).ingested,
@@ -128,7 +129,7 @@ function createRawWriter(db: SqliteDatabase): (batch: readonly BenchEvent[]) => 
   });
 }
 
-interface Side {
+export interface Side {
   write: BatchWriter;
   events: number;
   ms: number;
@@ -140,7 +141,7 @@ async function timeChunk(side: Side, chunk: readonly BenchEvent[][]): Promise<vo
   side.ms += nowMs() - start;
 }
 
-function toRun(side: Side): IngestRun {
+export function toRun(side: Side): IngestRun {
   const seconds = side.ms / 1000;
   return { events: side.events, seconds, eventsPerSecond: side.events / seconds };
 }
@@ -150,7 +151,7 @@ function toRun(side: Side): IngestRun {
  * (ABBA order), so that the other programs sharing these two cores, page-cache writeback and
  * WAL checkpoints fall on both sides alike instead of deciding the ratio.
  */
-async function interleave(raw: Side, store: Side, batches: readonly BenchEvent[][], chunkBatches: number) {
+export async function interleave(raw: Side, store: Side, batches: readonly BenchEvent[][], chunkBatches: number) {
   for (let at = 0, turn = 0; at < batches.length; at += chunkBatches, turn++) {
     const chunk = batches.slice(at, at + chunkBatches);
     const [first, second] = turn % 2 === 0 ? [raw, store] : [store, raw];

@@ -68,8 +68,8 @@ function rawPayload(tenant: string, position: number): { payload: string; sealed
     .get(tenant, position)!;
 }
 
-function setRawPayload(tenant: string, position: number, payload: string): void {
-  h.db.prepare('UPDATE events SET payload = ? WHERE tenant_id = ? AND position = ?').run(payload, tenant, position);
+function setRawSealed(tenant: string, position: number, sealed: string): void {
+  h.db.prepare('UPDATE events SET sealed = ? WHERE tenant_id = ? AND position = ?').run(sealed, tenant, position);
 }
 
 describe('sealing at ingest', () => {
@@ -80,8 +80,10 @@ describe('sealing at ingest', () => {
     const raw = rawPayload('acme', stored.position);
     expect(raw.payload).not.toContain('123-45-6789');
     expect(raw.payload).not.toContain('4111 1111');
-    expect(JSON.parse(raw.sealed!)).toEqual(['/ssn', '/card/number']);
-    expect(JSON.parse(raw.payload)).toMatchObject({ name: 'Ann', card: { brand: 'visa' } });
+    expect(JSON.parse(raw.sealed!)).toEqual({ g: 1, f: ['/ssn', '/card/number'], c: expect.any(String) });
+    expect(raw.sealed).not.toContain('123-45-6789');
+    // The stored payload keeps its shape; the sealed values are null in it.
+    expect(JSON.parse(raw.payload)).toEqual({ name: 'Ann', ssn: null, card: { number: null, brand: 'visa' } });
 
     expect(payloadOf(store.reveal(stored, 'plaintext'))).toEqual(person('p-1', '123-45-6789').payload);
     const redacted = payloadOf(store.reveal(stored, 'redacted'));
@@ -104,7 +106,7 @@ describe('sealing at ingest', () => {
       u: 'naïve 🧾 \u202e',
     };
     const stored = await appendOne('acme', { event_type: 't.all', entity_id: 'e', payload });
-    expect(JSON.parse(rawPayload('acme', stored.position).sealed!)).toHaveLength(7);
+    expect(JSON.parse(rawPayload('acme', stored.position).sealed!).f).toHaveLength(7);
     expect(payloadOf(store.reveal(stored, 'plaintext'))).toEqual(payload);
     expect(payloadOf(store.reveal(stored, 'redacted'))['a'][0]).toBe('keep');
   });
@@ -161,72 +163,63 @@ describe('sealing at ingest', () => {
 
 describe('tampering', () => {
   const unavailable = { $encrypted: true, key: 'allsource.fields', version: 1, unavailable: 'invalid_ciphertext' };
+  const revealedSsn = (tenant: string, event: StoredEvent): unknown =>
+    payloadOf(store.reveal(store.getEvent(tenant, idBytes(event)), 'plaintext'))['ssn'];
 
-  it('refuses every changed byte of a field ciphertext', async () => {
+  it('refuses every changed byte of an event ciphertext', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const stored = await appendOne('acme', person('p-1', '123-45-6789'));
-    const { payload } = rawPayload('acme', stored.position);
-    const sealed = (JSON.parse(payload) as { ssn: string }).ssn;
-    const [prefix, generation, body] = sealed.split(':') as [string, string, string];
-    const bytes = Buffer.from(body, 'base64');
+    const record = JSON.parse(rawPayload('acme', stored.position).sealed!) as { c: string };
+    const bytes = Buffer.from(record.c, 'base64');
     for (let i = 0; i < bytes.length; i += 1) {
       const changed = Buffer.from(bytes);
       changed[i]! ^= 0x01;
-      const edited = JSON.stringify({
-        ...JSON.parse(payload),
-        ssn: `${prefix}:${generation}:${changed.toString('base64')}`,
-      });
-      setRawPayload('acme', stored.position, edited);
-      const revealed = payloadOf(
-        store.reveal(store.getEvent('acme', Buffer.from(stored.id.replaceAll('-', ''), 'hex')), 'plaintext'),
-      );
-      expect(revealed['ssn'], `byte ${i}`).toEqual(unavailable);
+      setRawSealed('acme', stored.position, JSON.stringify({ ...record, c: changed.toString('base64') }));
+      expect(revealedSsn('acme', stored), `byte ${i}`).toEqual(unavailable);
     }
+    setRawSealed('acme', stored.position, JSON.stringify(record));
+    expect(revealedSsn('acme', stored)).toBe('123-45-6789');
   });
 
-  it('refuses a ciphertext moved to another field, entity or tenant', async () => {
+  it('refuses a ciphertext moved to other fields, another event, entity or tenant', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn', '/card/number']);
     fields.policies.put('globex', 'person.registered', ['/ssn', '/card/number']);
     const source = await appendOne('acme', person('p-1', 'SOURCE'));
-    const sourceSsn = (JSON.parse(rawPayload('acme', source.position).payload) as { ssn: string }).ssn;
+    const sealed = rawPayload('acme', source.position).sealed!;
+    const record = JSON.parse(sealed) as { f: string[] };
 
-    // Another field of the same event.
-    const sameEvent = JSON.parse(rawPayload('acme', source.position).payload) as Record<string, any>;
-    sameEvent['card'].number = sourceSsn;
-    setRawPayload('acme', source.position, JSON.stringify(sameEvent));
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(source)), 'plaintext'))['card'].number).toEqual(
-      unavailable,
-    );
+    // The same ciphertext claimed for the fields in another order: ssn and card number swapped.
+    setRawSealed('acme', source.position, JSON.stringify({ ...record, f: [...record.f].reverse() }));
+    expect(revealedSsn('acme', source)).toEqual(unavailable);
+    setRawSealed('acme', source.position, sealed);
 
-    // Another entity of the same tenant (whose key has the same generation number).
-    const other = await appendOne('acme', person('p-2', 'OTHER'));
-    const moved = JSON.parse(rawPayload('acme', other.position).payload) as Record<string, any>;
-    moved['ssn'] = sourceSsn;
-    setRawPayload('acme', other.position, JSON.stringify(moved));
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(other)), 'plaintext'))['ssn']).toEqual(unavailable);
-
-    // The same entity id in another tenant.
-    const foreign = await appendOne('globex', person('p-1', 'FOREIGN'));
-    const intoGlobex = JSON.parse(rawPayload('globex', foreign.position).payload) as Record<string, any>;
-    intoGlobex['ssn'] = sourceSsn;
-    setRawPayload('globex', foreign.position, JSON.stringify(intoGlobex));
-    expect(payloadOf(store.reveal(store.getEvent('globex', idBytes(foreign)), 'plaintext'))['ssn']).toEqual(
-      unavailable,
-    );
+    const sameEntity = await appendOne('acme', person('p-1', 'LATER'));
+    const otherEntity = await appendOne('acme', person('p-2', 'OTHER'));
+    const otherTenant = await appendOne('globex', person('p-1', 'FOREIGN'));
+    for (const [tenant, target] of [
+      ['acme', sameEntity],
+      ['acme', otherEntity],
+      ['globex', otherTenant],
+    ] as const) {
+      setRawSealed(tenant, target.position, sealed);
+      expect(revealedSsn(tenant, target), `${tenant} ${target.entity_id} v${target.version}`).toEqual(unavailable);
+    }
+    expect(revealedSsn('acme', source)).toBe('SOURCE');
   });
 
-  it('answers a marker, not an error, for a hand-edited value that is not a ciphertext at all', async () => {
+  it('answers markers, not an error, for a hand-edited record that is not a ciphertext at all', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const stored = await appendOne('acme', person('p-1', 'x'));
-    setRawPayload(
-      'acme',
-      stored.position,
-      JSON.stringify({ ...JSON.parse(rawPayload('acme', stored.position).payload), ssn: 42 }),
-    );
-    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(stored)), 'plaintext'))['ssn']).toMatchObject({
-      $encrypted: true,
-      unavailable: 'invalid_ciphertext',
-    });
+    for (const broken of ['{"g":1,"f":["/ssn"]}', '{"g":"1","f":["/ssn"],"c":"AA=="}', '{"g":1,"f":["/ssn"],"c":7}']) {
+      setRawSealed('acme', stored.position, broken);
+      expect(revealedSsn('acme', stored), broken).toMatchObject({
+        $encrypted: true,
+        unavailable: 'invalid_ciphertext',
+      });
+    }
+    // Not even JSON: which fields it sealed is unknown, and they read as stored, null. Nothing leaks.
+    setRawSealed('acme', stored.position, 'not json');
+    expect(revealedSsn('acme', stored)).toBeNull();
   });
 });
 

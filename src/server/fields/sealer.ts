@@ -1,22 +1,75 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import { associatedData, NONCE_BYTES, open, seal } from '../kms/keyring/aead.js';
+import { NONCE_BYTES, open, seal } from '../kms/keyring/aead.js';
 import type { PayloadSealer, PayloadView, SealJob, StoredEvent } from '../store/index.js';
 import { locate, parsePointer } from './pointers.js';
 import type { PolicyStore } from './policies.js';
 import { FIELDS_KEY, type SubjectKey, type SubjectKeys } from './subject-keys.js';
 
 /**
- * A sealed value as stored in the payload: `asf:<generation>:<base64(nonce ‖ ciphertext ‖ tag)>`.
- * Only the pointers listed in the event's `sealed` column are read as ciphertexts, so a client
- * that sends a string of this shape elsewhere gets it back verbatim.
+ * What the `sealed` column holds for an event with sealed values: the subject key generation, the
+ * pointers sealed (in payload order) and one AES-256-GCM ciphertext of the JSON array of their
+ * values. One ciphertext per event rather than per value: a GCM operation and a nonce cost more
+ * than the JSON around them, and ingest pays for every one. In the stored payload each sealed value
+ * is replaced by null, so the payload keeps its shape (array indices included) and holds nothing.
  */
-const SEALED_VALUE = /^asf:([1-9][0-9]{0,15}):([A-Za-z0-9+/]+={0,2})$/;
+interface SealedRecord {
+  g: number;
+  f: string[];
+  c: string;
+}
 
 const SHREDDED = Object.freeze({ $shredded: true });
 
-/** Associated data: a field's ciphertext is bound to its tenant, subject, key generation and pointer. */
-function fieldAad(tenantId: string, entityId: string, generation: number, pointer: string): Buffer {
-  return associatedData('allsource/field', [tenantId, entityId, String(generation), pointer]);
+/**
+ * Associated data: the ciphertext is bound to its tenant, subject, key generation, event and the
+ * exact list of pointers, so it cannot be moved to another tenant, entity, event or field. A JSON
+ * array is an unambiguous encoding of the list (no two lists serialise alike).
+ */
+function eventAad(tenantId: string, entityId: string, generation: number, eventId: string, pointers: string[]): Buffer {
+  return Buffer.from(JSON.stringify(['allsource/fields', tenantId, entityId, generation, eventId, pointers]), 'utf8');
+}
+
+/** Nonces come from a pool: one randomBytes call per 4,096 of them instead of one per event. */
+function createNoncePool(random: (size: number) => Buffer): () => Buffer {
+  const perFill = 4096;
+  let pool: Buffer = Buffer.alloc(0);
+  let offset = 0;
+  return () => {
+    if (offset >= pool.length) {
+      pool = random(NONCE_BYTES * perFill);
+      offset = 0;
+    }
+    const nonce = pool.subarray(offset, offset + NONCE_BYTES);
+    offset += NONCE_BYTES;
+    return nonce;
+  };
+}
+
+function parseRecord(sealed: string): SealedRecord | undefined {
+  try {
+    const record = JSON.parse(sealed) as Partial<SealedRecord>;
+    if (
+      Number.isSafeInteger(record.g) &&
+      Array.isArray(record.f) &&
+      record.f.every((pointer) => typeof pointer === 'string') &&
+      typeof record.c === 'string'
+    ) {
+      return record as SealedRecord;
+    }
+  } catch {
+    // A hand-edited column: read as a broken ciphertext below.
+  }
+  return undefined;
+}
+
+/** The pointers of a record too broken to use otherwise, so that its values still read as markers. */
+function pointersOf(sealed: string): string[] {
+  try {
+    const pointers = (JSON.parse(sealed) as { f?: unknown }).f;
+    return Array.isArray(pointers) ? pointers.filter((pointer): pointer is string => typeof pointer === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 export interface SealerDependencies {
@@ -25,76 +78,96 @@ export interface SealerDependencies {
   randomBytes?: (size: number) => Buffer;
 }
 
+type Slot = Record<string | number, unknown>;
+
+/** Each pointer's location in the document, skipping pointers that no longer resolve. */
+function slots(document: unknown, pointers: readonly string[]): { slot: Slot; key: string | number }[] {
+  const found: { slot: Slot; key: string | number }[] = [];
+  for (const pointer of pointers) {
+    const tokens = parsePointer(pointer);
+    const at = typeof tokens === 'string' ? undefined : locate(document, tokens);
+    if (at) found.push({ slot: at.parent as Slot, key: at.key });
+  }
+  return found;
+}
+
 /**
  * The store's PayloadSealer: at ingest, encrypts the values the tenant's policy names under the
  * subject's data key; at read, shows them decrypted, as `$encrypted` markers, or as `$shredded`.
  */
 export function createSealer(deps: SealerDependencies): PayloadSealer {
   const { policies, subjectKeys } = deps;
-  const random = deps.randomBytes ?? cryptoRandomBytes;
+  const nonce = createNoncePool(deps.randomBytes ?? cryptoRandomBytes);
 
-  function marker(tenantId: string, entityId: string, generation: number, extra: Record<string, unknown> = {}) {
-    const version = subjectKeys.versionOf(tenantId, entityId, generation);
-    if (version === undefined) return SHREDDED;
-    return { $encrypted: true, key: FIELDS_KEY, version, ...extra };
-  }
-
-  function revealValue(event: StoredEvent, pointer: string, stored: unknown, view: PayloadView): unknown {
-    const match = typeof stored === 'string' ? SEALED_VALUE.exec(stored) : null;
-    // Only the store writes sealed values; anything else here means the row was edited by hand.
-    if (!match) return { $encrypted: true, key: FIELDS_KEY, unavailable: 'invalid_ciphertext' };
-    const generation = Number(match[1]);
-    const key = subjectKeys.find(event.tenant_id, event.entity_id, generation);
+  /** The values as this view may see them, one per pointer. */
+  function revealValues(event: StoredEvent, record: SealedRecord | undefined, view: PayloadView): unknown[] {
+    const count = record?.f.length ?? 0;
+    const same = (value: unknown) => Array.from({ length: count }, () => value);
+    if (!record) return [];
+    const key = subjectKeys.find(event.tenant_id, event.entity_id, record.g);
     if ('shredded' in key) {
-      if (key.shredded) return SHREDDED;
-      return marker(event.tenant_id, event.entity_id, generation, { unavailable: key.reason });
+      if (key.shredded) return same(SHREDDED);
+      const version = subjectKeys.versionOf(event.tenant_id, event.entity_id, record.g);
+      return same({ $encrypted: true, key: FIELDS_KEY, version, unavailable: key.reason });
     }
-    if (view === 'redacted') return { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion };
+    const marker = { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion };
+    if (view === 'redacted') return same(marker);
     const plaintext = open(
       key.key,
-      Buffer.from(match[2]!, 'base64'),
-      fieldAad(event.tenant_id, event.entity_id, generation, pointer),
+      Buffer.from(record.c, 'base64'),
+      eventAad(event.tenant_id, event.entity_id, record.g, event.id, record.f),
     );
-    if (!plaintext)
-      return { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion, unavailable: 'invalid_ciphertext' };
-    return JSON.parse(plaintext.toString('utf8')) as unknown;
+    const values = plaintext ? (JSON.parse(plaintext.toString('utf8')) as unknown) : undefined;
+    if (!Array.isArray(values) || values.length !== count)
+      return same({ ...marker, unavailable: 'invalid_ciphertext' });
+    return values;
   }
 
   return {
     beginJob(): SealJob {
-      // Keys used by this run of the job; they reach the shared cache only once it commits.
+      // Keys this run of the job made or loaded; they reach the shared cache only once it commits.
       const used = new Map<string, { tenantId: string; entityId: string; key: SubjectKey }>();
       return {
-        seal(tenantId, entityId, eventType, payloadJson) {
+        seal(tenantId, entityId, eventType, eventId, payload, payloadJson) {
           const policy = policies.compiled(tenantId, eventType);
           if (!policy) return { payloadJson, sealed: null };
-          const document = JSON.parse(payloadJson) as unknown;
-          const sealed: string[] = [];
+          const pointers: string[] = [];
+          const values: unknown[] = [];
+          const emptied: { slot: Slot; key: string | number }[] = [];
           for (const field of policy.fields) {
-            const found = locate(document, field.tokens);
+            const found = locate(payload, field.tokens);
             if (!found) continue;
-            const subject = `${tenantId}\u0000${entityId}`;
-            let entry = used.get(subject);
-            if (!entry) {
-              entry = { tenantId, entityId, key: subjectKeys.current(tenantId, entityId) };
-              used.set(subject, entry);
-            }
-            const { generation, key } = entry.key;
-            const plaintext = Buffer.from(
-              JSON.stringify((found.parent as Record<string | number, unknown>)[found.key]),
-            );
-            const ciphertext = seal(
-              key,
-              random(NONCE_BYTES),
-              plaintext,
-              fieldAad(tenantId, entityId, generation, field.pointer),
-            );
-            (found.parent as Record<string | number, unknown>)[found.key] =
-              `asf:${generation}:${ciphertext.toString('base64')}`;
-            sealed.push(field.pointer);
+            const slot = found.parent as Slot;
+            pointers.push(field.pointer);
+            values.push(slot[found.key]);
+            emptied.push({ slot, key: found.key });
           }
-          if (sealed.length === 0) return { payloadJson, sealed: null };
-          return { payloadJson: JSON.stringify(document), sealed: JSON.stringify(sealed) };
+          if (pointers.length === 0) return { payloadJson, sealed: null };
+          // Serialise the payload with the sealed values nulled, then put them back: the caller's
+          // object is unchanged (a job may run twice) and no copy of the payload is made.
+          let storedJson: string;
+          try {
+            for (const { slot, key } of emptied) slot[key] = null;
+            storedJson = JSON.stringify(payload);
+          } finally {
+            emptied.forEach(({ slot, key }, i) => (slot[key] = values[i]));
+          }
+          const subject = `${tenantId}\u0000${entityId}`;
+          let subjectKey = used.get(subject)?.key;
+          if (!subjectKey) {
+            const current = subjectKeys.current(tenantId, entityId);
+            subjectKey = current.key;
+            if (!current.cached) used.set(subject, { tenantId, entityId, key: subjectKey });
+          }
+          const { generation, key } = subjectKey;
+          const ciphertext = seal(
+            key,
+            nonce(),
+            Buffer.from(JSON.stringify(values), 'utf8'),
+            eventAad(tenantId, entityId, generation, eventId, pointers),
+          );
+          const record: SealedRecord = { g: generation, f: pointers, c: ciphertext.toString('base64') };
+          return { payloadJson: storedJson, sealed: JSON.stringify(record) };
         },
         committed() {
           for (const { tenantId, entityId, key } of used.values()) subjectKeys.remember(tenantId, entityId, key);
@@ -104,14 +177,15 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
 
     reveal(event, view) {
       if (event.sealed === null) return event;
+      const record = parseRecord(event.sealed);
       const document = JSON.parse(event.payloadJson) as unknown;
-      for (const pointer of JSON.parse(event.sealed) as string[]) {
-        const tokens = parsePointer(pointer);
-        const found = typeof tokens === 'string' ? undefined : locate(document, tokens);
-        if (!found) continue;
-        const slot = found.parent as Record<string | number, unknown>;
-        slot[found.key] = revealValue(event, pointer, slot[found.key], view);
-      }
+      const values = revealValues(event, record, view);
+      const targets = slots(document, record?.f ?? pointersOf(event.sealed));
+      // A broken record still hides whatever its pointers hold: nothing leaks, nothing is guessed.
+      targets.forEach(({ slot, key }, i) => {
+        slot[key] =
+          i < values.length ? values[i] : { $encrypted: true, key: FIELDS_KEY, unavailable: 'invalid_ciphertext' };
+      });
       return { ...event, payloadJson: JSON.stringify(document) };
     },
   };

@@ -36,8 +36,12 @@ export interface SubjectKeysDependencies {
 }
 
 export interface SubjectKeys {
-  /** The current key for new ciphertexts, created if the subject has none. Call inside a transaction. */
-  current(tenantId: string, entityId: string): SubjectKey;
+  /**
+   * The current key for new ciphertexts, created if the subject has none. Call inside a transaction.
+   * `cached` is false when it came from the database (made or loaded now): the caller hands it to
+   * remember() once the transaction commits.
+   */
+  current(tenantId: string, entityId: string): { key: SubjectKey; cached: boolean };
   /** The key of one generation, for reading. */
   find(tenantId: string, entityId: string, generation: number): SubjectKey | Unavailable;
   /** Only after the transaction that created or loaded the key has committed. */
@@ -109,11 +113,12 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
   const { db, keyring, now } = deps;
   const random = deps.randomBytes ?? cryptoRandomBytes;
   const st = prepare(db);
+  // Every generation read or written lately, by tenant, entity and generation.
   const cache = createBoundedCache<string, SubjectKey & { tenantId: string }>(deps.cacheEntries ?? 10_000);
   const cacheKey = (tenantId: string, entityId: string, generation: number) =>
     `${tenantId}\u0000${entityId}\u0000${generation}`;
-  // The newest generation per subject, so that ingest needs no query for a subject it has seen.
-  const latest = createBoundedCache<string, number>(deps.cacheEntries ?? 10_000);
+  // The newest generation per subject: ingest then needs one lookup and no query for a subject it has seen.
+  const latest = createBoundedCache<string, SubjectKey & { tenantId: string }>(deps.cacheEntries ?? 10_000);
 
   function ensureFieldsKey(tenantId: string): void {
     try {
@@ -133,23 +138,22 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
     statements: st,
 
     current(tenantId, entityId) {
-      const generation = latest.get(`${tenantId}\u0000${entityId}`);
-      if (generation !== undefined) {
-        const cached = cache.get(cacheKey(tenantId, entityId, generation));
-        if (cached) return cached;
-      }
+      const hit = latest.get(`${tenantId}\u0000${entityId}`);
+      if (hit) return { key: hit, cached: true };
       const row = st.latest.get(tenantId, entityId);
-      if (row) return unwrap(tenantId, row);
+      if (row) return { key: unwrap(tenantId, row), cached: false };
       ensureFieldsKey(tenantId);
       const next = (st.forgotten.get(tenantId, entityId)?.last_generation ?? 0) + 1;
       const key = random(DATA_KEY_BYTES);
       const wrapped = keyring.encrypt(tenantId, FIELDS_KEY, key, wrapContext(entityId, next));
       const keyVersion = versionOfCiphertext(wrapped);
       st.insert.run(tenantId, entityId, next, wrapped, keyVersion, now());
-      return { generation: next, key, keyVersion };
+      return { key: { generation: next, key, keyVersion }, cached: false };
     },
 
     find(tenantId, entityId, generation) {
+      const newest = latest.get(`${tenantId}\u0000${entityId}`);
+      if (newest?.generation === generation) return newest;
       const cached = cache.get(cacheKey(tenantId, entityId, generation));
       if (cached) return cached;
       const row = st.one.get(tenantId, entityId, generation);
@@ -168,12 +172,22 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
     },
 
     remember(tenantId, entityId, key) {
-      cache.set(cacheKey(tenantId, entityId, key.generation), { ...key, tenantId });
+      const entry = { ...key, tenantId };
       const subject = `${tenantId}\u0000${entityId}`;
-      if ((latest.get(subject) ?? 0) < key.generation) latest.set(subject, key.generation);
+      const newest = latest.get(subject);
+      if (!newest || newest.generation <= key.generation) {
+        latest.set(subject, entry);
+        // A newer generation (after a forget) supersedes the old one in `latest`; keep the old readable.
+        if (newest && newest.generation < key.generation)
+          cache.set(cacheKey(tenantId, entityId, newest.generation), newest);
+      } else {
+        cache.set(cacheKey(tenantId, entityId, key.generation), entry);
+      }
     },
 
     versionOf(tenantId, entityId, generation) {
+      const newest = latest.get(`${tenantId}\u0000${entityId}`);
+      if (newest?.generation === generation) return newest.keyVersion;
       return (
         cache.get(cacheKey(tenantId, entityId, generation))?.keyVersion ??
         st.one.get(tenantId, entityId, generation)?.key_version
@@ -205,7 +219,9 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
     },
 
     evict(tenantId) {
-      cache.deleteWhere((value) => tenantId === undefined || value.tenantId === tenantId);
+      const drop = (value: { tenantId: string }) => tenantId === undefined || value.tenantId === tenantId;
+      cache.deleteWhere(drop);
+      latest.deleteWhere(drop);
     },
   };
 }

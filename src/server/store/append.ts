@@ -109,10 +109,11 @@ export function appendEvents(
     type.added += 1;
 
     const eventId = event.eventId ?? deps.newEventId();
-    position += 1;
+    const id = uuidText(eventId);
     const stored = sealJob
-      ? sealJob.seal(tenantId, event.entityId, event.eventType, event.payloadJson)
+      ? sealJob.seal(tenantId, event.entityId, event.eventType, id, event.payload, event.payloadJson)
       : { payloadJson: event.payloadJson, sealed: null };
+    position += 1;
     statements.insertEvent.run(
       tenantId,
       position,
@@ -125,7 +126,6 @@ export function appendEvents(
       event.metadataJson,
       stored.sealed,
     );
-    const id = uuidText(eventId);
     const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
     results.push(result);
     if (idHex) seenIds.set(idHex, { event, result });
@@ -168,6 +168,7 @@ function findRepeat(
     eventType: row.event_type,
     entityId: row.entity_id,
     // A retry is compared with what was sent, so sealed values are compared in clear.
+    payload: undefined,
     payloadJson: row.sealed === null ? row.payload : plaintextPayload(deps, tenantId, row),
     metadataJson: row.metadata,
     expected: 'any',

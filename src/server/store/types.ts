@@ -15,6 +15,8 @@ export interface NewEvent {
 export interface ValidatedEvent {
   eventType: string;
   entityId: string;
+  /** The parsed payload, for field sealing (which must not change it: a job may run twice). */
+  payload: unknown;
   payloadJson: string;
   metadataJson: string | null;
   expected: ExpectedVersion;
@@ -123,7 +125,18 @@ export interface PayloadSealer {
 
 export interface SealJob {
   /** Runs inside the append transaction: encrypts what the tenant's policy for this type names. */
-  seal(tenantId: string, entityId: string, eventType: string, payloadJson: string): SealedPayload;
+  /**
+   * `eventId` is the event's UUID text: the ciphertext is bound to its event. `payload` is the parsed
+   * form of `payloadJson`; the sealer may change it only for the duration of the call.
+   */
+  seal(
+    tenantId: string,
+    entityId: string,
+    eventType: string,
+    eventId: string,
+    payload: unknown,
+    payloadJson: string,
+  ): SealedPayload;
   /** The transaction committed: keys this job created or loaded may now be cached. */
   committed(): void;
 }

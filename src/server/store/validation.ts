@@ -87,6 +87,7 @@ export function validateEvent(input: unknown, at: string): ValidatedEvent | Fiel
   return {
     eventType: event['event_type'] as string,
     entityId: event['entity_id'] as string,
+    payload: event['payload'],
     payloadJson: JSON.stringify(event['payload']),
     metadataJson:
       event['metadata'] === undefined || event['metadata'] === null ? null : JSON.stringify(event['metadata']),
