@@ -178,6 +178,34 @@ describe('rotation and min versions', () => {
     await expectDecrypts(acme, 'rot', rewrapped.body.ciphertext, 'first');
   });
 
+  it('key_version picks the encryption version, and min_encryption_version bounds it', async () => {
+    await newKey(acme, 'encver');
+    await call('POST', '/keys/encver/rotate', acme);
+    await call('POST', '/keys/encver/rotate', acme);
+    const pinned = await call('POST', '/keys/encver/encrypt', acme, { plaintext: b64('pinned'), key_version: 2 });
+    expect(pinned.status, pinned.text).toBe(200);
+    expect(pinned.body.ciphertext.startsWith('as:v2:')).toBe(true);
+    await expectDecrypts(acme, 'encver', pinned.body.ciphertext, 'pinned');
+    expect((await call('PUT', '/keys/encver/config', acme, { min_encryption_version: 3 })).status).toBe(200);
+    const below = await call('POST', '/keys/encver/encrypt', acme, { plaintext: b64('x'), key_version: 2 });
+    expectError(below, 400, 'invalid_request');
+    expect(below.body.details[0].path).toBe('/key_version');
+    expectError(
+      await call('POST', '/keys/encver/encrypt', acme, { plaintext: b64('x'), key_version: 4 }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await call('POST', '/keys/encver/encrypt', acme, { plaintext: b64('x'), key_version: '3' }),
+      400,
+      'invalid_request',
+    );
+    const latest = await call('POST', '/keys/encver/encrypt', acme, { plaintext: b64('x'), key_version: 3 });
+    expect(latest.body.ciphertext.startsWith('as:v3:')).toBe(true);
+    // Old ciphertexts stay readable: min_encryption_version governs encryption only.
+    await expectDecrypts(acme, 'encver', pinned.body.ciphertext, 'pinned');
+  });
+
   it('min_decryption_version blocks older versions with 400 key_version_disabled', async () => {
     await newKey(acme, 'minver');
     const v1 = await encrypt(acme, 'minver', 'old');

@@ -44,7 +44,9 @@ const configSchema = z
     min_encryption_version: z.number().int().min(1).optional(),
   })
   .strict();
-const encryptSchema = z.object({ plaintext: base64Field(MAX_PLAINTEXT_BYTES), context }).strict();
+const encryptSchema = z
+  .object({ plaintext: base64Field(MAX_PLAINTEXT_BYTES), context, key_version: z.number().int().min(1).optional() })
+  .strict();
 const decryptSchema = z.object({ ciphertext, context }).strict();
 const dataKeySchema = z.object({ wrapped_only: z.boolean().optional(), context }).strict();
 const emptySchema = z.object({}).strict();
@@ -118,7 +120,10 @@ export function kmsRoutes({ keyring }: { keyring: Keyring }): Router {
   router.post('/kms/keys/:name/encrypt', manage, (req, res) => {
     const body = parseBody(encryptSchema, req.body);
     try {
-      res.json({ ciphertext: keyring.encrypt(locals(res).tenantId, nameOf(req.params), body.plaintext, body.context) });
+      const { tenantId } = locals(res);
+      res.json({
+        ciphertext: keyring.encrypt(tenantId, nameOf(req.params), body.plaintext, body.context, body.key_version),
+      });
     } finally {
       body.plaintext.fill(0);
     }

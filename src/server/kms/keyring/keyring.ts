@@ -132,9 +132,33 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
     return version;
   }
 
-  /** Reserves one encryption under the latest version, rotating first when it is used up. */
-  const reserveEncryption = db.transaction((tenantId: string, name: string) => {
+  /**
+   * Reserves one encryption under the latest version, rotating first when it is used up; or under
+   * `requested`, which must lie from min_encryption_version to the latest (Vault's key_version).
+   */
+  const reserveEncryption = db.transaction((tenantId: string, name: string, requested?: number) => {
     const row = usableKey(tenantId, name);
+    if (requested !== undefined) {
+      if (
+        !Number.isSafeInteger(requested) ||
+        requested < row.min_encryption_version ||
+        requested > row.latest_version
+      ) {
+        throw new InvalidRequestError('key_version cannot be used for encryption', [
+          {
+            path: '/key_version',
+            problem: `must be an integer from min_encryption_version (${row.min_encryption_version}) to the latest version (${row.latest_version})`,
+          },
+        ]);
+      }
+      const reserved = st.countEncryption.get(tenantId, name, requested, rotateAfter);
+      if (!reserved) {
+        throw new InvalidRequestError('key_version has made all the encryptions it may', [
+          { path: '/key_version', problem: 'is used up: encrypt with the latest version' },
+        ]);
+      }
+      return { version: requested, key: unwrap(row, requested, reserved.wrapped_key) };
+    }
     let version = row.latest_version;
     let reserved = st.countEncryption.get(tenantId, name, version, rotateAfter);
     if (!reserved) {
@@ -146,8 +170,14 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
     return { version, key: unwrap(row, version, reserved.wrapped_key) };
   });
 
-  function encryptBytes(tenantId: string, name: string, plaintext: Buffer, context: Buffer | undefined): string {
-    const { version, key } = reserveEncryption(tenantId, name);
+  function encryptBytes(
+    tenantId: string,
+    name: string,
+    plaintext: Buffer,
+    context: Buffer | undefined,
+    keyVersion?: number,
+  ): string {
+    const { version, key } = reserveEncryption(tenantId, name, keyVersion);
     try {
       const sealed = seal(key, random(NONCE_BYTES), plaintext, ciphertextAad(tenantId, name, version, context));
       return formatCiphertext(version, sealed);
@@ -232,8 +262,8 @@ export function createKeyring(deps: KeyringDependencies): Keyring {
     rotate: (tenantId, name) => changed(tenantId, name, rotate(tenantId, name)),
     configure: (tenantId, name, config) => changed(tenantId, name, configure(tenantId, name, config)),
 
-    encrypt(tenantId, name, plaintext, context) {
-      return encryptBytes(tenantId, name, checkBytes(plaintext, '/plaintext'), checkContext(context));
+    encrypt(tenantId, name, plaintext, context, keyVersion) {
+      return encryptBytes(tenantId, name, checkBytes(plaintext, '/plaintext'), checkContext(context), keyVersion);
     },
 
     decrypt(tenantId, name, ciphertext, context) {

@@ -57,7 +57,11 @@ export interface Keyring {
   listKeys(tenantId: string): KeyMetadata[];
   rotate(tenantId: string, name: string): KeyMetadata;
   configure(tenantId: string, name: string, config: KeyConfig): KeyMetadata;
-  encrypt(tenantId: string, name: string, plaintext: Buffer, context?: Buffer): string;
+  /**
+   * Encrypts under the latest version, or under `keyVersion` (from min_encryption_version to the
+   * latest: what min_encryption_version governs, as in Vault).
+   */
+  encrypt(tenantId: string, name: string, plaintext: Buffer, context?: Buffer, keyVersion?: number): string;
   decrypt(tenantId: string, name: string, ciphertext: string, context?: Buffer): Buffer;
   /** Re-encrypts under the latest version; the plaintext never leaves the keyring. */
   rewrap(tenantId: string, name: string, ciphertext: string, context?: Buffer): string;
