@@ -5,10 +5,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { measureApiKeyAppend, measureLogin, startServerPair, type ServerPair } from './auth.js';
+import { measureFieldEncryption } from './field-encryption.js';
 import { measureGroupCommit } from './group-commit.js';
 import { measureBatchIngest, measureSingleAppend } from './http.js';
 import { measureInProcess } from './in-process.js';
 import { measureMemory } from './memory.js';
+import { measureProtection } from './protection.js';
 import { measureReads } from './reads.js';
 import { machineInfo, renderTable, writeResults, type Figure, type Results } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
@@ -30,6 +32,9 @@ const SETTINGS = {
   // The same load as singleAppend: 4 s per side.
   apiKeyAppend: { connections: 32, durationS: 4 },
   login: { requests: 50 },
+  // Issue 5: 3 s per side plus start-up and warm-up, about 10 s in all.
+  protection: { connections: 32, durationS: 3 },
+  fieldEncryption: { events: 100_000, chunkBatches: 10, seed: SEED + 40 },
 };
 
 interface Run {
@@ -86,6 +91,7 @@ async function measureAll(resources: Resources): Promise<Run> {
     return [result.figure];
   });
   await step(run, 'group commit', async () => [await measureGroupCommit(resources, SETTINGS.groupCommit)]);
+  await step(run, 'field encryption', async () => [await measureFieldEncryption(resources, SETTINGS.fieldEncryption)]);
   await step(run, 'memory', () => measureMemory(resources, SETTINGS.memory));
   let server: ServerProcess | undefined;
   await step(run, 'server start', async () => {
@@ -100,6 +106,7 @@ async function measureAll(resources: Resources): Promise<Run> {
     }
   }
   await authSteps(run, resources);
+  await step(run, 'HTTP append, protection on vs off', () => measureProtection(resources, SETTINGS.protection));
   return run;
 }
 

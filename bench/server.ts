@@ -27,6 +27,8 @@ export interface ServerProcess {
 export interface StartOptions {
   /** ALLSOURCE_DEV_MODE=true, and no credential on the bench's requests. The key is registered all the same. */
   devMode?: boolean;
+  /** ALLSOURCE_PROTECTION=off: the whole protection chain dropped, for its cost figure only. */
+  protectionOff?: boolean;
 }
 
 const LISTENING = /listening on (http:\/\/\S+)/;
@@ -38,6 +40,7 @@ interface ChildSettings {
   masterKeyHex: string;
   apiKey: string;
   devMode: boolean;
+  protectionOff: boolean;
 }
 
 function spawnServer(settings: ChildSettings): ChildProcess {
@@ -57,6 +60,10 @@ function spawnServer(settings: ChildSettings): ChildProcess {
         // Registered at start as an admin key of the platform tenant, which the raw reads (reads.ts) query.
         ALLSOURCE_BOOTSTRAP_API_KEY: settings.apiKey,
         ALLSOURCE_BOOTSTRAP_TENANT_ID: 'default',
+        // The bench sends thousands of requests a second as one tenant: the dev_mode tier (100,000 a
+        // minute, burst 200,000) never refuses them, while every request still passes the limiter.
+        ALLSOURCE_RATE_LIMIT_TIER: 'dev_mode',
+        ALLSOURCE_PROTECTION: settings.protectionOff ? 'off' : 'on',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -85,7 +92,8 @@ export async function startServer(resources: Resources, options: StartOptions = 
   const dataDir = join(root, 'data');
   const masterKeyHex = randomBytes(32).toString('hex');
   const apiKey = generateApiKey(randomBytes);
-  const child = spawnServer({ dataDir, configDir: join(root, 'config'), masterKeyHex, apiKey, devMode });
+  const protectionOff = options.protectionOff ?? false;
+  const child = spawnServer({ dataDir, configDir: join(root, 'config'), masterKeyHex, apiKey, devMode, protectionOff });
   resources.track(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');

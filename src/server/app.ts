@@ -1,16 +1,46 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { Express } from 'express';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
-import { CIPHER_PAGE_SIZE, databaseExists, openDatabase, type SqliteDatabase } from './db/index.js';
+import {
+  acquireDataDirLock,
+  CIPHER_PAGE_SIZE,
+  databaseExists,
+  databaseFile,
+  openDatabase,
+  prepareDataDir,
+  type SqliteDatabase,
+} from './db/index.js';
 import { DomainError } from './errors/index.js';
-import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
-import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
-import { createKeyring, deriveKey, selectProtector, type Keyring, type MasterKeyProtector } from './kms/index.js';
 import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
-import { createMetrics } from './metrics/index.js';
+import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
+import { createWebServer } from './http/protection/index.js';
+import { createProtection } from './protection/index.js';
+import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
+import {
+  createKeyring,
+  deriveKey,
+  selectProtector,
+  WrongPassphraseError,
+  type Keyring,
+  type MasterKey,
+  type MasterKeyProtector,
+} from './kms/index.js';
+import { obtainMasterKey } from './kms/rotation/index.js';
+import {
+  AlreadyUnlockedError,
+  createLockedFront,
+  isUnlockRequest,
+  LockedError,
+  refuseUpgradeWhileLocked,
+  UnlockGate,
+  UnlockRateLimitedError,
+  type UnlockGateOptions,
+} from './locked/index.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
 import { createEventIdGenerator, createEventStore, type EventStore } from './store/index.js';
 
 const DEV_TENANT = DEV_PRINCIPAL.tenantId;
@@ -20,26 +50,50 @@ export class StartupError extends DomainError {
   readonly code = 'startup_failed';
 }
 
+/** The passphrase was right but the store could not be opened; the reason is in the server log only. */
+export class UnlockFailedError extends DomainError {
+  readonly code = 'unlock_failed';
+}
+
 export interface AppOptions {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** Defaults to the environment's key or the key file named by the config. */
+  /** Defaults to selectProtector(env, config): ALLSOURCE_MASTER_KEY, else `key_protector`. */
   protector?: MasterKeyProtector;
+  /**
+   * The passphrase of a passphrase protector; defaults to ALLSOURCE_PASSPHRASE. Without one, the
+   * app starts locked and waits for `unlock()` or `POST /api/v1/unlock`.
+   */
+  passphrase?: string;
+  /** Called after an unlock that happens once the server listens (what the bootstrap did, e.g. a first admin). */
+  onUnlocked?: (bootstrap: BootstrapResult) => void;
+  /** Backoff between wrong passphrases; tests shorten it. */
+  unlockGate?: UnlockGateOptions;
   now?: () => number;
   newEventId?: () => Uint8Array;
 }
 
 export interface App {
+  /** The event store, identity, keyring and fields: while locked, reading them throws LockedError. */
   readonly store: EventStore;
   readonly identity: IdentityService;
   readonly keyring: Keyring;
   readonly fields: FieldCrypto;
   readonly databaseFile: string;
+  /** True until the master key is available and the database is open. */
+  readonly locked: boolean;
+  /**
+   * Opens the store with the passphrase (argon2id, then AES-GCM unwrap of the master key).
+   * WrongPassphraseError when it is wrong (nothing changes), AlreadyUnlockedError when open.
+   * Attempts run one at a time, each wrong one doubling the wait before the next.
+   */
+  unlock(passphrase: string): Promise<void>;
   /**
    * Registers the bootstrap key or creates the first admin (see IdentityService.bootstrap), then
-   * binds the configured host and port; resolves with the address actually bound.
+   * binds the configured host and port; resolves with the address actually bound. A locked app
+   * listens too (bootstrap then runs at the unlock, and `bootstrap` here is empty).
    */
-  listen(): Promise<{ url: string; host: string; port: number; bootstrap: BootstrapResult }>;
+  listen(): Promise<{ url: string; host: string; port: number; bootstrap: BootstrapResult; locked: boolean }>;
   /** Stops taking requests, lets the ones in flight finish, commits what is queued, closes the database. */
   close(): Promise<void>;
 }
@@ -51,26 +105,39 @@ export const BUILT_UI_DIR = `${rootDir}dist/renderer`;
 /** Waits this long for requests in flight at shutdown before cutting their connections. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
+/** Everything that needs the master key: built in one place, once the key is there. */
+interface Opened {
+  db: SqliteDatabase;
+  store: EventStore;
+  identity: IdentityService;
+  keyring: Keyring;
+  fields: FieldCrypto;
+  metrics: Metrics;
+  http: Express;
+  openStreams: Set<ServerResponse>;
+}
+
 /**
- * The composition root: opens the encrypted database with the master key's derived key,
- * and wires store, metrics and HTTP. Nothing listens until `listen()`.
+ * Opens the encrypted database with the master key's derived keys and composes store, identity,
+ * keyring, field encryption and HTTP. Zeroes the master key and the database key before returning.
  */
-export function createApp(config: Config, options: AppOptions = {}): App {
-  const env = options.env ?? process.env;
-  const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
-  const protector = options.protector ?? selectProtector(env, config.keyFile);
-  const masterKey = protector.load({ firstRun: !databaseExists(config.dataDir) });
-  const { db, file } = openDatabase({
-    dataDir: config.dataDir,
-    key: deriveKey(masterKey, 'allsource/sqlcipher'),
-    durability: config.durability,
-  });
+function openUnlocked(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  options: AppOptions,
+  masterKey: MasterKey,
+): Opened {
+  let db: SqliteDatabase;
   let jwtSecret;
   let keyringKek;
+  const databaseKey = deriveKey(masterKey, 'allsource/sqlcipher');
   try {
+    db = openDatabase({ dataDir: config.dataDir, key: databaseKey, durability: config.durability }).db;
     jwtSecret = jwtSecretFrom(env, masterKey);
     keyringKek = deriveKey(masterKey, 'allsource/keyring');
   } finally {
+    databaseKey.fill(0);
     masterKey.fill(0);
   }
 
@@ -90,17 +157,12 @@ export function createApp(config: Config, options: AppOptions = {}): App {
   const store = createEventStore({
     sealer: fields.sealer,
     db,
-    now: options.now ?? Date.now,
+    now,
     newEventId: options.newEventId ?? createEventIdGenerator(),
     onCommitted: (tenantId, count) => metrics.eventsIngested.inc({ tenant_id: tenantId }, count),
     onListenerError: (error) => logger.error({ err: error }, 'a subscriber failed after a commit'),
   });
-  const identity = createIdentityService({
-    db,
-    now: options.now ?? Date.now,
-    jwtSecret,
-    tokenLifetimeSeconds: config.tokenTtlSeconds,
-  });
+  const identity = createIdentityService({ db, now, jwtSecret, tokenLifetimeSeconds: config.tokenTtlSeconds });
   if (config.devMode) {
     logger.warn(
       'DEV MODE: requests without credentials act as dev-user of dev-tenant with the admin role. Never use this with real data.',
@@ -109,8 +171,17 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       identity.createTenant({ tenant_id: DEV_TENANT, name: 'Dev mode' });
     }
   }
+  // Request protection (README, "Request protection"); the tier is identity's, overrides its own.
+  const protection = createProtection(config.protection, {
+    db,
+    now,
+    devMode: config.devMode,
+    tenantTier: (tenantId) => identity.getTenant(tenantId).rate_tier,
+    setTenantTier: (tenantId, tier) => void identity.updateTenant(tenantId, { rate_tier: tier }),
+  });
   const openStreams = new Set<ServerResponse>();
   const http = createHttpApp({
+    protection: protection.http,
     store,
     identity,
     keyring,
@@ -127,39 +198,179 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     uiDir: config.uiDir,
     openStreams,
   });
-  const server: Server = createServer(http);
+  return { db, store, identity, keyring, fields, metrics, http, openStreams };
+}
+
+/**
+ * The composition root. Takes the data directory (a lock no other AllSource process can hold at
+ * the same time), then either opens the database right away (key file, environment, any
+ * protector that needs no person) or starts locked (a passphrase protector without a passphrase):
+ * a thin front that answers /health and the unlock route and 503 `locked` to everything else,
+ * until the passphrase arrives and `openUnlocked` builds the real application behind the same
+ * HTTP server. Nothing listens until `listen()`.
+ */
+export function createApp(config: Config, options: AppOptions = {}): App {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? pino({ level: config.logLevel }, pino.destination(2));
+  const log = (message: string) => logger.warn(message);
+  const file = databaseFile(config.dataDir);
+  prepareDataDir(config.dataDir);
+  const lock = acquireDataDirLock(config.dataDir);
+
+  let protector: MasterKeyProtector;
+  let opened: Opened | undefined;
+  let keyPromise: Promise<MasterKey> | undefined;
+  const startPassphrase = options.passphrase ?? (env['ALLSOURCE_PASSPHRASE'] || undefined);
+  try {
+    protector = options.protector ?? selectProtector(env, config);
+    if (!protector.needsSecret) {
+      const key = obtainMasterKey(protector, {
+        dataDir: config.dataDir,
+        firstRun: !databaseExists(config.dataDir),
+        log,
+      });
+      // Synchronous protectors open the database here, so a wrong key fails createApp as it always did.
+      if (key instanceof Promise) keyPromise = key;
+      else opened = openUnlocked(config, env, logger, options, key);
+    } else if (startPassphrase === undefined && !protector.exists?.()) {
+      throw new StartupError(
+        `the master key is to be protected by a passphrase, but ${protector.description} does not exist: run "allsource keys protect --with passphrase" first, or give ALLSOURCE_PASSPHRASE on the first start`,
+      );
+    }
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+
+  const gate = new UnlockGate(options.unlockGate);
+  let bootstrapped: BootstrapResult | undefined;
+  let listening = false;
+  let closing: Promise<void> | undefined;
+  let boundPort = config.port;
+  let websocket: { close(): void } | undefined;
+
+  const front = createLockedFront({
+    version: VERSION,
+    logger,
+    isUnlocked: () => opened !== undefined,
+    unlock: (passphrase) => unlockForHttp(passphrase),
+  });
+  const server: Server = createWebServer(config.protection.tls, (req: IncomingMessage, res: ServerResponse) => {
+    if (opened !== undefined && !isUnlockRequest(req)) opened.http(req, res);
+    else front(req, res);
+  });
   // Slow-loris guard: a client gets this long to send its headers and its body.
   server.headersTimeout = 20_000;
   server.requestTimeout = 120_000;
-  let boundPort = config.port;
-  const websocket = attachWebSocket(server, {
-    store,
-    metrics,
-    logger,
-    authenticate: (req) => principalOf(req.headers, identity, config.devMode),
-    stillAuthorized: (req) => stillAuthorized(req.headers, identity, config.devMode),
-    recheckMs: config.sseHeartbeatMs,
-    originAllowed: (origin) => isOwnOrigin(origin, boundPort),
-    maxBufferedBytes: config.wsMaxBufferedBytes,
-  });
 
-  let closing: Promise<void> | undefined;
+  function activate(app: Opened): void {
+    server.off('upgrade', refuseUpgradeWhileLocked);
+    websocket = attachWebSocket(server, {
+      store: app.store,
+      metrics: app.metrics,
+      logger,
+      authenticate: (req) => principalOf(req.headers, app.identity, config.devMode),
+      stillAuthorized: (req) => stillAuthorized(req.headers, app.identity, config.devMode),
+      recheckMs: config.sseHeartbeatMs,
+      originAllowed: (origin) => isOwnOrigin(origin, boundPort),
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+    });
+    opened = app;
+  }
+
+  async function bootstrap(app: Opened): Promise<BootstrapResult> {
+    const result = await app.identity.bootstrap({
+      ...(config.bootstrapApiKey === undefined ? {} : { apiKey: config.bootstrapApiKey }),
+      apiKeyTenant: config.bootstrapTenantId,
+      adminPasswordFile: config.adminPasswordFile,
+    });
+    const resumed = app.fields.rewrap.resume();
+    if (resumed > 0) logger.info({ jobs: resumed }, 'resuming rewrap jobs left running by the last process');
+    return result;
+  }
+
+  if (opened) activate(opened);
+  else server.on('upgrade', refuseUpgradeWhileLocked);
+
+  function unlock(passphrase: string): Promise<void> {
+    return gate.attempt(async () => {
+      if (opened !== undefined) throw new AlreadyUnlockedError();
+      if (closing) throw new LockedError('the server is shutting down');
+      const key = await obtainMasterKey(protector, {
+        dataDir: config.dataDir,
+        firstRun: !databaseExists(config.dataDir),
+        secret: passphrase,
+        log,
+      });
+      const app = openUnlocked(config, env, logger, options, key);
+      let result: BootstrapResult;
+      try {
+        result = await bootstrap(app);
+        if (closing) throw new LockedError('the server is shutting down');
+      } catch (error) {
+        app.fields.close();
+        app.store.close();
+        app.db.close();
+        throw error;
+      }
+      activate(app);
+      logger.info('unlocked: the database is open');
+      if (listening) options.onUnlocked?.(result);
+      else bootstrapped = result;
+    });
+  }
+
+  /** The HTTP route's unlock: anything but a wrong passphrase is logged, and answered without detail. */
+  async function unlockForHttp(passphrase: string): Promise<void> {
+    try {
+      await unlock(passphrase);
+    } catch (error) {
+      if (
+        error instanceof WrongPassphraseError ||
+        error instanceof AlreadyUnlockedError ||
+        error instanceof UnlockRateLimitedError ||
+        error instanceof LockedError
+      ) {
+        if (error instanceof WrongPassphraseError) logger.warn('unlock refused: wrong passphrase');
+        throw error;
+      }
+      logger.error({ err: error }, 'unlock failed after the passphrase was accepted');
+      throw new UnlockFailedError('the store could not be opened: see the server log');
+    }
+  }
+
+  function unlocked(): Opened {
+    if (opened === undefined) throw new LockedError();
+    return opened;
+  }
 
   return {
-    store,
-    identity,
-    keyring,
-    fields,
+    get store() {
+      return unlocked().store;
+    },
+    get identity() {
+      return unlocked().identity;
+    },
+    get keyring() {
+      return unlocked().keyring;
+    },
+    get fields() {
+      return unlocked().fields;
+    },
+    get locked() {
+      return opened === undefined;
+    },
     databaseFile: file,
+    unlock,
 
     async listen() {
-      const bootstrap = await identity.bootstrap({
-        ...(config.bootstrapApiKey === undefined ? {} : { apiKey: config.bootstrapApiKey }),
-        apiKeyTenant: config.bootstrapTenantId,
-        adminPasswordFile: config.adminPasswordFile,
-      });
-      const resumed = fields.rewrap.resume();
-      if (resumed > 0) logger.info({ jobs: resumed }, 'resuming rewrap jobs left running by the last process');
+      if (opened === undefined && keyPromise !== undefined) {
+        activate(openUnlocked(config, env, logger, options, await keyPromise));
+      } else if (opened === undefined && startPassphrase !== undefined) {
+        await unlock(startPassphrase);
+      }
+      if (opened !== undefined && bootstrapped === undefined) bootstrapped = await bootstrap(opened);
+      const result = bootstrapped ?? {};
       return new Promise((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
           reject(new StartupError(describeListenError(error, config.host, config.port)));
@@ -167,40 +378,43 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         server.once('error', onError);
         server.listen(config.port, config.host, () => {
           server.off('error', onError);
+          listening = true;
           const address = server.address() as AddressInfo;
           boundPort = address.port;
           const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-          logger.info(
-            { url: `http://${host}:${address.port}`, database: file, key: protector.description },
-            'listening',
-          );
-          resolve({ url: `http://${host}:${address.port}`, host: address.address, port: address.port, bootstrap });
+          const url = `${config.protection.tls ? 'https' : 'http'}://${host}:${address.port}`;
+          const locked = opened === undefined;
+          logger.info({ url, database: file, key: protector.description, locked }, 'listening');
+          if (locked) logger.warn('locked: the store opens after POST /api/v1/unlock with the passphrase');
+          resolve({ url, host: address.address, port: address.port, bootstrap: result, locked });
         });
       });
     },
 
     close() {
-      fields.close();
-      closing ??= shutdown(server, db, store, websocket, openStreams, logger);
+      closing ??= (async () => {
+        try {
+          if (opened) {
+            opened.fields.close();
+            await shutdown(server, opened.db, opened.store, websocket, opened.openStreams, logger);
+          } else {
+            await stopServer(server, logger);
+            logger.info('stopped');
+          }
+        } finally {
+          lock.release();
+        }
+      })();
       return closing;
     },
   };
 }
 
-async function shutdown(
-  server: Server,
-  db: SqliteDatabase,
-  store: EventStore,
-  websocket: { close(): void },
-  openStreams: Set<ServerResponse>,
-  logger: Logger,
-): Promise<void> {
+async function stopServer(server: Server, logger: Logger): Promise<void> {
   const drained = new Promise<void>((resolve) => {
     if (!server.listening) return resolve();
     server.close(() => resolve());
   });
-  websocket.close();
-  for (const res of openStreams) res.end();
   server.closeIdleConnections();
   const timer = setTimeout(() => {
     logger.warn('requests still running at shutdown; closing their connections');
@@ -208,6 +422,21 @@ async function shutdown(
   }, DRAIN_TIMEOUT_MS);
   await drained;
   clearTimeout(timer);
+}
+
+async function shutdown(
+  server: Server,
+  db: SqliteDatabase,
+  store: EventStore,
+  websocket: { close(): void } | undefined,
+  openStreams: Set<ServerResponse>,
+  logger: Logger,
+): Promise<void> {
+  const drained = stopServer(server, logger);
+  websocket?.close();
+  for (const res of openStreams) res.end();
+  server.closeIdleConnections();
+  await drained;
   // Everything answered: commit what is still queued, then checkpoint and close the file.
   store.close();
   db.close();

@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp, type App } from '../../src/server/app.js';
 import { loadConfig, type Config } from '../../src/server/config/index.js';
 import { generateApiKey } from '../../src/server/identity/index.js';
-import { deriveKey, parseMasterKeyHex } from '../../src/server/kms/index.js';
+import { deriveKey, parseMasterKeyHex, writePassphraseFile, type KdfParams } from '../../src/server/kms/index.js';
+import type { UnlockGateOptions } from '../../src/server/locked/index.js';
+
+/** argon2id at its cheapest allowed cost: the server reads the cost from the file, so tests unlock fast. */
+export const FAST_KDF: KdfParams = { memoryKib: 8192, iterations: 1, parallelism: 1 };
 
 /**
  * The admin API key each test server was bootstrapped with, by base URL: `api()` and the SSE and
@@ -52,6 +56,22 @@ export interface StartOptions {
   apiKey?: string;
   env?: Record<string, string>;
   now?: () => number;
+  /**
+   * Protects the master key with this passphrase instead of ALLSOURCE_MASTER_KEY: a passphrase
+   * file (FAST_KDF) in the config folder, written on the first start from `masterKeyHex`.
+   */
+  passphrase?: string;
+  /** With `passphrase`: give the server no passphrase, so it starts locked. */
+  locked?: boolean;
+  unlockGate?: UnlockGateOptions;
+}
+
+export function configDirOf(dataDir: string): string {
+  return join(dataDir, '..', `${dataDir.split('/').pop()}-config`);
+}
+
+export function passphraseFileOf(dataDir: string): string {
+  return join(configDirOf(dataDir), 'master-key.passphrase.json');
 }
 
 export function tempDir(prefix = 'allsource-test-'): string {
@@ -63,11 +83,19 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const dataDir = options.dataDir ?? tempDir();
   const masterKeyHex = options.masterKeyHex ?? randomBytes(32).toString('hex');
   const apiKey = options.apiKey ?? newApiKey();
-  const env = {
-    ALLSOURCE_MASTER_KEY: masterKeyHex,
+  const passphrase = options.passphrase;
+  if (passphrase !== undefined && !existsSync(passphraseFileOf(dataDir))) {
+    await writePassphraseFile(passphraseFileOf(dataDir), parseMasterKeyHex(masterKeyHex, 'test'), passphrase, FAST_KDF);
+  }
+  const env: Record<string, string> = {
+    ...(passphrase === undefined ? { ALLSOURCE_MASTER_KEY: masterKeyHex } : { ALLSOURCE_KEY_PROTECTOR: 'passphrase' }),
     ALLSOURCE_BOOTSTRAP_API_KEY: apiKey,
-    ALLSOURCE_CONFIG_DIR: join(dataDir, '..', `${dataDir.split('/').pop()}-config`),
+    ALLSOURCE_CONFIG_DIR: configDirOf(dataDir),
     ALLSOURCE_LOG_LEVEL: 'silent',
+    // Test servers send thousands of requests a second from one tenant and one address: the
+    // dev_mode tier (100,000 a minute) keeps the default one (600) from refusing them, while
+    // every request still passes the limiter. Protection tests set their own.
+    ALLSOURCE_RATE_LIMIT_TIER: 'dev_mode',
     ...options.env,
   };
   const config = loadConfig({ flags: { port: '0', dataDir }, env });
@@ -75,8 +103,17 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     env,
     logger: pino({ level: 'silent' }),
     ...(options.now ? { now: options.now } : {}),
+    ...(passphrase !== undefined && !options.locked ? { passphrase } : {}),
+    ...(options.unlockGate ? { unlockGate: options.unlockGate } : {}),
   });
-  const { url, port } = await app.listen();
+  let listened;
+  try {
+    listened = await app.listen();
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const { url, port } = listened;
   registerAdminKey(url, apiKey);
   const databaseKeyHex = deriveKey(parseMasterKeyHex(masterKeyHex, 'test'), 'allsource/sqlcipher').toString('hex');
   const close = () => app.close();

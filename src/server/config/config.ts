@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DomainError } from '../errors/index.js';
+import { canonicalOrigin, parseCidr } from '../protection/index.js';
 import { platformDirs } from './paths.js';
 
 /** The configuration could not be used; the message is one line meant for a person. */
@@ -20,6 +21,15 @@ export interface Config {
   /** Holds the master key file (when that protector is used); never inside dataDir. */
   configDir: string;
   keyFile: string;
+  /**
+   * `key_protector`: where the master key comes from. Unset: the passphrase file if it exists,
+   * else the key file. ALLSOURCE_MASTER_KEY wins over all of them when set.
+   */
+  keyProtector: 'file' | 'env' | 'passphrase' | 'pkcs11' | undefined;
+  /** The master key wrapped under argon2id(passphrase); never inside dataDir. */
+  passphraseFile: string;
+  /** The PKCS#11 token settings (`key_protector: "pkcs11"`); the PIN comes from ALLSOURCE_PKCS11_PIN only. */
+  pkcs11: { module: string; tokenLabel: string; keyLabel: string; wrappedKeyFile: string } | undefined;
   durability: Durability;
   /** Largest accepted request body, in bytes. */
   maxBodyBytes: number;
@@ -38,6 +48,25 @@ export interface Config {
   adminPasswordFile: string;
   /** The built admin UI, served at `/`; absent until `npm run build` has run. */
   uiDir: string | undefined;
+  /** Request protection (README, "Request protection"). */
+  protection: ProtectionSettings;
+}
+
+/** Start-time settings of the protection layer; the rest is managed at /api/v1/security/settings. */
+export interface ProtectionSettings {
+  /** ALLSOURCE_PROTECTION=off drops the whole chain: for the bench's comparison only, never for use. */
+  enabled: boolean;
+  /** Host names accepted besides localhost, 127.0.0.1 and [::1] with the server's port. */
+  allowedHosts: string[];
+  /** CIDRs of proxies whose X-Forwarded-For is believed. */
+  trustedProxies: string[];
+  /** Starting CORS allowlist (exact origins). */
+  corsOrigins: string[];
+  defaultIpAction: 'allow' | 'block';
+  /** Replaces every tenant's tier (not explicit overrides): for test and bench servers that send thousands of requests. */
+  rateLimitTier: 'free' | 'professional' | 'unlimited' | 'dev_mode' | undefined;
+  /** HTTPS with this certificate and key (PEM files); both or neither. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
 
 /** Command-line flags, already split by the CLI; every one is optional. */
@@ -52,6 +81,19 @@ export const MIB = 1024 * 1024;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'] as const;
 
+/** A list: a JSON array in the config file, comma-separated in the environment. */
+const list = (item: z.ZodString | z.ZodType<string>) =>
+  z.preprocess(
+    (value) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((entry) => entry.trim())
+            .filter((entry) => entry !== '')
+        : value,
+    z.array(item).max(100),
+  );
+
 // One schema serves the config file and the environment, so both are checked the same way.
 const settingsSchema = z
   .object({
@@ -59,6 +101,12 @@ const settingsSchema = z
     port: z.coerce.number().int().min(0).max(65535),
     data_dir: z.string().min(1),
     key_file: z.string().min(1),
+    key_protector: z.enum(['file', 'env', 'passphrase', 'pkcs11']),
+    passphrase_file: z.string().min(1),
+    pkcs11_module: z.string().min(1),
+    pkcs11_token_label: z.string().min(1).max(32),
+    pkcs11_key_label: z.string().min(1).max(128),
+    pkcs11_wrapped_key_file: z.string().min(1),
     durability: z.enum(['full', 'normal']),
     max_body_bytes: z.coerce
       .number()
@@ -80,6 +128,21 @@ const settingsSchema = z
       .max(366 * 24 * 3600),
     bootstrap_tenant_id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1 to 64 of a-z, 0-9, _ and -'),
     ui_dir: z.string().min(1),
+    protection: z.enum(['on', 'off']),
+    allowed_hosts: list(
+      z
+        .string()
+        .regex(
+          /^[a-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/i,
+          'must be a host name, optionally with :port',
+        ),
+    ),
+    trusted_proxies: list(z.string().refine((value) => parseCidr(value) !== undefined, 'must be an address or CIDR')),
+    cors_origins: list(z.string().refine((value) => canonicalOrigin(value) !== undefined, 'must be an http(s) origin')),
+    default_ip_action: z.enum(['allow', 'block']),
+    rate_limit_tier: z.enum(['free', 'professional', 'unlimited', 'dev_mode']),
+    tls_cert_file: z.string().min(1),
+    tls_key_file: z.string().min(1),
   })
   .partial()
   .strict();
@@ -91,6 +154,12 @@ const envNames: Record<keyof Settings, string> = {
   port: 'ALLSOURCE_PORT',
   data_dir: 'ALLSOURCE_DATA_DIR',
   key_file: 'ALLSOURCE_KEY_FILE',
+  key_protector: 'ALLSOURCE_KEY_PROTECTOR',
+  passphrase_file: 'ALLSOURCE_PASSPHRASE_FILE',
+  pkcs11_module: 'ALLSOURCE_PKCS11_MODULE',
+  pkcs11_token_label: 'ALLSOURCE_PKCS11_TOKEN_LABEL',
+  pkcs11_key_label: 'ALLSOURCE_PKCS11_KEY_LABEL',
+  pkcs11_wrapped_key_file: 'ALLSOURCE_PKCS11_WRAPPED_KEY_FILE',
   durability: 'ALLSOURCE_DURABILITY',
   max_body_bytes: 'ALLSOURCE_MAX_BODY_BYTES',
   sse_heartbeat_seconds: 'ALLSOURCE_SSE_HEARTBEAT_SECONDS',
@@ -100,6 +169,14 @@ const envNames: Record<keyof Settings, string> = {
   token_ttl_seconds: 'ALLSOURCE_TOKEN_TTL_SECONDS',
   bootstrap_tenant_id: 'ALLSOURCE_BOOTSTRAP_TENANT_ID',
   ui_dir: 'ALLSOURCE_UI_DIR',
+  protection: 'ALLSOURCE_PROTECTION',
+  allowed_hosts: 'ALLSOURCE_ALLOWED_HOSTS',
+  trusted_proxies: 'ALLSOURCE_TRUSTED_PROXIES',
+  cors_origins: 'ALLSOURCE_CORS_ORIGINS',
+  default_ip_action: 'ALLSOURCE_DEFAULT_IP_ACTION',
+  rate_limit_tier: 'ALLSOURCE_RATE_LIMIT_TIER',
+  tls_cert_file: 'ALLSOURCE_TLS_CERT_FILE',
+  tls_key_file: 'ALLSOURCE_TLS_KEY_FILE',
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -194,13 +271,50 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       `refusing to start in dev mode on ${host}: dev mode lets requests without credentials act as an admin, so it binds to loopback only (127.0.0.1 or ::1)`,
     );
   }
-  const relativeToData = keyFile.startsWith(dataDir.endsWith('/') ? dataDir : `${dataDir}/`);
-  if (relativeToData || keyFile === dataDir) {
-    throw new ConfigError(
-      `the master key file ${keyFile} must not be inside the data directory ${dataDir}: a copy of the data would carry its key`,
-    );
+  const passphraseFile = resolve(cwd, settings.passphrase_file ?? join(configDir, 'master-key.passphrase.json'));
+  const wrappedKeyFile = resolve(cwd, settings.pkcs11_wrapped_key_file ?? join(configDir, 'master-key.pkcs11.json'));
+  const insideData = (file: string) =>
+    file === dataDir || file.startsWith(dataDir.endsWith('/') ? dataDir : `${dataDir}/`);
+  for (const [what, file] of [
+    ['master key file', keyFile],
+    ['passphrase file', passphraseFile],
+    ['PKCS#11 wrapped key file', wrappedKeyFile],
+  ] as const) {
+    if (insideData(file)) {
+      throw new ConfigError(
+        `the ${what} ${file} must not be inside the data directory ${dataDir}: a copy of the data would carry its key`,
+      );
+    }
+  }
+  let pkcs11: Config['pkcs11'];
+  if (settings.key_protector === 'pkcs11') {
+    const { pkcs11_module: module, pkcs11_token_label: tokenLabel, pkcs11_key_label: keyLabel } = settings;
+    if (!module || !tokenLabel || !keyLabel) {
+      throw new ConfigError(
+        'key_protector "pkcs11" needs pkcs11_module, pkcs11_token_label and pkcs11_key_label (the PIN goes in ALLSOURCE_PKCS11_PIN)',
+      );
+    }
+    pkcs11 = { module: resolve(cwd, module), tokenLabel, keyLabel, wrappedKeyFile };
   }
   const uiDir = settings.ui_dir ?? options.defaultUiDir;
+  if ((settings.tls_cert_file === undefined) !== (settings.tls_key_file === undefined)) {
+    throw new ConfigError(
+      'TLS needs both tls_cert_file and tls_key_file (ALLSOURCE_TLS_CERT_FILE, ALLSOURCE_TLS_KEY_FILE)',
+    );
+  }
+  // Checked here, before the data directory is locked and the database opened.
+  for (const [what, file] of [
+    ['certificate', settings.tls_cert_file],
+    ['key', settings.tls_key_file],
+  ] as const) {
+    if (file === undefined) continue;
+    try {
+      accessSync(resolve(cwd, file), constants.R_OK);
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`the TLS ${what} file ${resolve(cwd, file)} cannot be read (${reason})`);
+    }
+  }
 
   return {
     host,
@@ -208,6 +322,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     dataDir,
     configDir,
     keyFile,
+    keyProtector: settings.key_protector,
+    passphraseFile,
+    pkcs11,
     durability: settings.durability ?? 'full',
     maxBodyBytes: settings.max_body_bytes ?? MIB,
     sseHeartbeatMs: (settings.sse_heartbeat_seconds ?? 15) * 1000,
@@ -219,5 +336,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     bootstrapTenantId: settings.bootstrap_tenant_id ?? 'default',
     adminPasswordFile: join(configDir, 'initial-admin-password'),
     uiDir: uiDir === undefined ? undefined : isAbsolute(uiDir) ? uiDir : resolve(cwd, uiDir),
+    protection: {
+      enabled: settings.protection !== 'off',
+      allowedHosts: settings.allowed_hosts ?? [],
+      trustedProxies: settings.trusted_proxies ?? [],
+      corsOrigins: settings.cors_origins ?? [],
+      defaultIpAction: settings.default_ip_action ?? 'allow',
+      rateLimitTier: settings.rate_limit_tier,
+      tls:
+        settings.tls_cert_file !== undefined && settings.tls_key_file !== undefined
+          ? { certFile: resolve(cwd, settings.tls_cert_file), keyFile: resolve(cwd, settings.tls_key_file) }
+          : undefined,
+    },
   };
 }

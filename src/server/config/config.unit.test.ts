@@ -39,6 +39,9 @@ describe('loadConfig', () => {
     ],
     [{ ALLSOURCE_DEV_MODE: 'yes' }, /ALLSOURCE_DEV_MODE is invalid/],
     [{ ALLSOURCE_KEY_FILE: '/data/keys/master.key' }, /must not be inside the data directory/],
+    [{ ALLSOURCE_PASSPHRASE_FILE: '/data/p.json' }, /passphrase file \/data\/p\.json must not be inside/],
+    [{ ALLSOURCE_KEY_PROTECTOR: 'pkcs11' }, /needs pkcs11_module, pkcs11_token_label and pkcs11_key_label/],
+    [{ ALLSOURCE_KEY_PROTECTOR: 'keychain' }, /ALLSOURCE_KEY_PROTECTOR is invalid/],
   ])('refuses %o', (env, message) => {
     expect(() => loadConfig({ env: { ...base, ...env } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: { ...base, ...env } })).toThrow(message);
@@ -52,6 +55,35 @@ describe('loadConfig', () => {
 
   it('refuses a bad flag by its name', () => {
     expect(() => loadConfig({ env: base, flags: { port: 'http' } })).toThrow(/--port is invalid/);
+  });
+});
+
+describe('key protector settings', () => {
+  it('defaults the passphrase and PKCS#11 files to the config folder and leaves the protector to auto', () => {
+    const config = loadConfig({ env: base });
+    expect(config).toMatchObject({
+      keyProtector: undefined,
+      passphraseFile: '/cfg/master-key.passphrase.json',
+      pkcs11: undefined,
+    });
+  });
+
+  it('reads the PKCS#11 token settings, and never a PIN from the config file', () => {
+    const config = loadConfig({
+      env: {
+        ...base,
+        ALLSOURCE_KEY_PROTECTOR: 'pkcs11',
+        ALLSOURCE_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so',
+        ALLSOURCE_PKCS11_TOKEN_LABEL: 'allsource',
+        ALLSOURCE_PKCS11_KEY_LABEL: 'master',
+      },
+    });
+    expect(config.pkcs11).toEqual({
+      module: '/usr/lib/softhsm/libsofthsm2.so',
+      tokenLabel: 'allsource',
+      keyLabel: 'master',
+      wrappedKeyFile: '/cfg/master-key.pkcs11.json',
+    });
   });
 });
 

@@ -42,10 +42,15 @@ export interface OpenedDatabase {
 
 /** True when the data directory already holds a database, so no new master key may be made for it. */
 export function databaseExists(dataDir: string): boolean {
-  return existsSync(join(dataDir, DATABASE_FILE));
+  return existsSync(databaseFile(dataDir));
 }
 
-function prepareDataDir(dataDir: string): void {
+export function databaseFile(dataDir: string): string {
+  return join(dataDir, DATABASE_FILE);
+}
+
+/** Creates the data directory (0700) if needed and checks it is a writable directory. */
+export function prepareDataDir(dataDir: string): void {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (!statSync(dataDir).isDirectory()) throw Object.assign(new Error(), { code: 'ENOTDIR' });
@@ -60,7 +65,7 @@ function prepareDataDir(dataDir: string): void {
  * Applies the key and the SQLCipher 4 settings. Must run before anything reads a page, and
  * nothing may write before the key has been checked, so a wrong key leaves the file as it was.
  */
-function applyCipher(db: SqliteDatabase, key: DerivedKey): void {
+export function applyCipher(db: SqliteDatabase, key: DerivedKey): void {
   db.pragma(`cipher = 'sqlcipher'`);
   db.pragma('legacy = 4');
   db.pragma(`legacy_page_size = ${CIPHER_PAGE_SIZE}`);
@@ -80,6 +85,29 @@ function checkKey(db: SqliteDatabase, file: string): void {
     }
     throw new StorageUnavailableError(`cannot read ${file} (${code ?? 'error'})`);
   }
+}
+
+/**
+ * Opens an encrypted file with `key` and checks the key, nothing more: no journal mode, no
+ * migration. For key rotation, which must look at a file without changing it.
+ * Throws WrongKeyError (file unchanged) when the key does not open it.
+ */
+export function openEncryptedFile(file: string, key: DerivedKey, options: { readonly?: boolean } = {}): SqliteDatabase {
+  let db: SqliteDatabase;
+  try {
+    db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'error';
+    throw new StorageUnavailableError(`cannot open ${file} (${code})`);
+  }
+  try {
+    applyCipher(db, key);
+    checkKey(db, file);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }
 
 /** Opens (creating if needed) the encrypted database, checks the key, then migrates it. */

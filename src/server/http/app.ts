@@ -18,6 +18,9 @@ import { healthRoutes } from './routes/health.js';
 import { identityRoutes } from './routes/identity.js';
 import { kmsRoutes } from './routes/kms.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { protectionChain, type AuthenticationHooks } from './protection/index.js';
+import { securityRoutes, type SecurityRoutesDependencies } from './routes/security.js';
+import type { ProtectionService } from '../protection/index.js';
 import { subscribeRoutes } from './routes/subscribe.js';
 import { summaryRoutes } from './routes/summaries.js';
 
@@ -41,6 +44,8 @@ export interface HttpAppDependencies {
   uiDir: string | undefined;
   /** Open SSE responses; shutdown ends them. */
   openStreams: Set<ServerResponse>;
+  /** Request protection (Host check, IP filter, headers, CORS, rate limits); absent, none of it runs. */
+  protection?: { service: ProtectionService; startup: SecurityRoutesDependencies['startup'] } | undefined;
 }
 
 function countRequests(metrics: Metrics): RequestHandler {
@@ -73,14 +78,25 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   app.set('etag', false);
 
   app.use(countRequests(deps.metrics));
+  // The protection chain runs before every router (README, "Request protection"); its per-tenant
+  // steps run inside `authenticate`, wherever a router authenticates.
+  const guard = deps.protection ? protectionChain(deps.protection.service) : undefined;
+  if (guard) {
+    app.use(...guard.before);
+    (app.locals as AuthenticationHooks).afterAuthentication = guard.afterAuthentication;
+  }
   app.use(healthRoutes(deps));
   const api = express.Router();
   const body = jsonBody(deps.maxBodyBytes);
   // Identity and tenant routes authenticate route by route (login is public); each names its permission.
   api.use(identityRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
   api.use(tenantRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
+  if (deps.protection) {
+    const { service, startup } = deps.protection;
+    api.use(securityRoutes({ protection: service, identity: deps.identity, devMode: deps.devMode, body, startup }));
+  }
   // Everything else: authenticate before reading a body, then refuse a foreign tenant_id.
-  api.use(authenticate(deps.identity, deps.devMode), ...body, rejectForeignTenant);
+  api.use(authenticate(deps.identity, deps.devMode), ...body, rejectForeignTenant, ...(guard ? [guard.afterBody] : []));
   api.use(
     subscribeRoutes({
       store: deps.store,

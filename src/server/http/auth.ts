@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { can, type IdentityService, type Permission, type Principal } from '../identity/index.js';
 import { sendError } from './errors.js';
 import { locals } from './locals.js';
+import type { AuthenticationHooks } from './protection/locals.js';
 
 /** Who acts in dev mode when a request carries no credential. */
 export const DEV_PRINCIPAL: Principal = Object.freeze({
@@ -72,6 +73,9 @@ export function authenticate(identity: IdentityService, devMode: boolean): Reque
     }
     locals(res).principal = principal;
     locals(res).tenantId = principal.tenantId;
+    // The protection steps that need the tenant (its IP rules, its rate limit), if configured.
+    const after = (req.app.locals as AuthenticationHooks).afterAuthentication;
+    if (after) return after(req, res, next);
     next();
   };
 }

@@ -9,7 +9,13 @@ import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const migrations: readonly Migration[] = [eventStoreMigration, identityMigration, keyringMigration, fieldEncryptionMigration, protectionMigration];
+export const migrations: readonly Migration[] = [
+  eventStoreMigration,
+  identityMigration,
+  keyringMigration,
+  fieldEncryptionMigration,
+  protectionMigration,
+];
 
 export class SchemaTooNewError extends DomainError {
   readonly code = 'schema_too_new';

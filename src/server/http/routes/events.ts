@@ -75,7 +75,10 @@ export function eventRoutes({ store, metrics }: EventRoutesDependencies): Router
     if (!isUuid(id)) {
       throw new InvalidRequestError('event_id must be a UUID', [{ path: 'event_id', problem: 'must be a UUID' }]);
     }
-    const event = store.reveal(store.getEvent(locals(res).tenantId, parseUuid(id)), payloadViewOf(locals(res).principal));
+    const event = store.reveal(
+      store.getEvent(locals(res).tenantId, parseUuid(id)),
+      payloadViewOf(locals(res).principal),
+    );
     res.type('application/json').send(`{"event":${eventJson(event)},"found":true}`);
   });
 

@@ -1,0 +1,100 @@
+/**
+ * Issue 5's figure: what the protection chain costs. A single-event append through the whole
+ * chain (Host check, IP filter, request id and headers, CSRF guard, per-tenant token bucket
+ * with adaptive limits) against the same append on a server started with ALLSOURCE_PROTECTION=off.
+ * Both servers are sent the same API key; both run the dev_mode tier, so nothing is refused.
+ */
+import { singleEventBody } from './http.js';
+import { runLoad, type LoadResult } from './load.js';
+import { compared, type Figure } from './report.js';
+import { startServer, type ServerProcess } from './server.js';
+import { log, summarise, type Resources } from './support.js';
+
+export interface ProtectionOptions {
+  connections: number;
+  /** Recorded seconds per side, run as two halves in ABBA order. */
+  durationS: number;
+}
+
+interface Pooled {
+  ok: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+function pool(into: Pooled, result: LoadResult): void {
+  if (result.failed > 0) throw new Error(`${result.failed} appends failed (refused or errors)`);
+  into.ok += result.ok;
+  into.seconds += result.seconds;
+  into.latenciesMs.push(...result.latenciesMs);
+}
+
+/** Refuses to measure unless one server really protects (headers, rate limit) and the other does not. */
+async function checkModes(on: ServerProcess, off: ServerProcess): Promise<void> {
+  const [withChain, without] = await Promise.all(
+    [on, off].map((server) => fetch(`${server.url}/api/v1/stats`, { headers: server.authHeaders })),
+  );
+  await Promise.all([withChain?.body?.cancel(), without?.body?.cancel()]);
+  if (!withChain?.headers.get('ratelimit-limit') || !withChain.headers.get('x-request-id')) {
+    throw new Error('the protected server sent no RateLimit-Limit or X-Request-ID');
+  }
+  if (without?.headers.get('ratelimit-limit') || without?.headers.get('x-request-id')) {
+    throw new Error('the unprotected server still runs the protection chain');
+  }
+}
+
+export async function measureProtection(resources: Resources, options: ProtectionOptions): Promise<Figure[]> {
+  const [on, off] = await Promise.all([startServer(resources), startServer(resources, { protectionOff: true })]);
+  try {
+    await checkModes(on, off);
+    const load = (server: ServerProcess, durationS: number) =>
+      runLoad({
+        url: `${server.url}/api/v1/events`,
+        method: 'POST',
+        headers: server.authHeaders,
+        body: singleEventBody(),
+        idReplacement: true,
+        connections: options.connections,
+        durationS,
+      });
+    // Unrecorded: JIT, caches and the key's one argon2 verification on each side.
+    for (const server of [on, off]) pool({ ok: 0, seconds: 0, latenciesMs: [] }, await load(server, 1));
+    const half = options.durationS / 2;
+    const protectedSide: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
+    const bare: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
+    pool(protectedSide, await load(on, half));
+    pool(bare, await load(off, half));
+    pool(bare, await load(off, half));
+    pool(protectedSide, await load(on, half));
+    const onRps = protectedSide.ok / protectedSide.seconds;
+    const offRps = bare.ok / bare.seconds;
+    log(`HTTP append through protection: ${Math.round(onRps)} req/s, protection off ${Math.round(offRps)} req/s`);
+    const name = `HTTP single append through protection (${options.connections} connections)`;
+    const rps = compared(
+      name,
+      onRps,
+      'requests/s',
+      { name: 'same append, ALLSOURCE_PROTECTION=off', value: offRps, unit: 'requests/s' },
+      'higher-is-better',
+      0.75,
+    );
+    rps.note =
+      `two fresh servers started together, identical but for ALLSOURCE_PROTECTION; both with X-API-Key and the ` +
+      `dev_mode tier (never refused); ${protectedSide.ok} appends against ${bare.ok}; after 1 s warm-up each, ` +
+      `${half} s turns in ABBA order, ${options.durationS} s per side`;
+    const onLatency = summarise(protectedSide.latenciesMs);
+    const offLatency = summarise(bare.latenciesMs);
+    return [
+      rps,
+      compared(
+        `${name} p99`,
+        onLatency.p99,
+        'ms',
+        { name: 'protection off p99', value: offLatency.p99, unit: 'ms' },
+        'lower-is-better',
+      ),
+    ];
+  } finally {
+    await Promise.all([on.stop(), off.stop()]);
+  }
+}

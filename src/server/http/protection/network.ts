@@ -1,0 +1,35 @@
+import type { RequestHandler } from 'express';
+import { HostNotAllowedError, IpBlockedError, type ProtectionService } from '../../protection/index.js';
+import { protectionLocals } from './locals.js';
+
+/**
+ * The chain's first step (seed: Network Layer). A Host that names no address of this server is
+ * refused before anything else, /health included: that is the DNS-rebinding defence, and a page
+ * that rebinds a name to 127.0.0.1 must not even learn that a server answers. Then the client
+ * address and the IP filter's pre-tenant decision; the tenant's own rules follow authentication.
+ */
+export function networkGuard(protection: ProtectionService): RequestHandler {
+  return function networkGuard(req, res, next) {
+    if (!protection.hostAllowed(req.headers.host, req.socket.localPort)) {
+      next(new HostNotAllowedError('the Host header does not name this server'));
+      return;
+    }
+    const address = protection.clientAddress({
+      peer: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+    });
+    if (!address) {
+      next(new IpBlockedError('the client address is unknown'));
+      return;
+    }
+    const decision = protection.checkIpBeforeTenant(address);
+    if (!decision.allowed) {
+      next(new IpBlockedError('requests from this address are refused', { reason: decision.reason }));
+      return;
+    }
+    const locals = protectionLocals(res);
+    locals.clientAddress = address;
+    locals.clientIp = protection.formatAddress(address);
+    next();
+  };
+}
