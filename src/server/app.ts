@@ -18,7 +18,7 @@ import { DomainError } from './errors/index.js';
 import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
 import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
 import { createWebServer } from './http/protection/index.js';
-import { createProtection } from './protection/index.js';
+import { createHostCheck, createProtection } from './protection/index.js';
 import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
 import {
   createKeyring,
@@ -253,6 +253,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     version: VERSION,
     logger,
     isUnlocked: () => opened !== undefined,
+    hostAllowed: createHostCheck({ allowedHosts: config.protection.allowedHosts }),
     unlock: (passphrase) => unlockForHttp(passphrase),
   });
   const server: Server = createWebServer(config.protection.tls, (req: IncomingMessage, res: ServerResponse) => {

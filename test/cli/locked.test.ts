@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LockedError } from '../../src/server/locked/index.js';
 import { WrongPassphraseError } from '../../src/server/kms/index.js';
+import { raw } from '../support/raw-http.js';
 import { api, newApiKey, passphraseFileOf, startServer, tempDir, type TestServer } from '../support/server.js';
 
 /**
@@ -69,6 +70,29 @@ describe('a locked server', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);
       expect(res.body.message).toMatch(/locked/);
     }
+  });
+
+  it('refuses a Host that does not name this server (DNS rebinding) before /health or unlock answer', async () => {
+    const s = await locked();
+    for (const [method, path, body] of [
+      ['GET', '/health', undefined],
+      ['POST', '/api/v1/unlock', JSON.stringify({ passphrase: PASSPHRASE })],
+    ] as const) {
+      const res = await raw(s.url, {
+        method,
+        path,
+        headers: { host: `evil.example:${s.port}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body } : {}),
+      });
+      expect({ status: res.status, error: res.body?.error }, res.text).toEqual({
+        status: 403,
+        error: 'host_not_allowed',
+      });
+      expect(res.text).not.toContain('locked');
+    }
+    expect(s.app.locked).toBe(true);
+    const own = await raw(s.url, { path: '/health', headers: { host: `localhost:${s.port}` } });
+    expect(own.body.status).toBe('locked');
   });
 
   it('refuses WebSocket upgrades with 503', async () => {

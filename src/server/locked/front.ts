@@ -6,6 +6,7 @@ import { InvalidRequestError } from '../errors/index.js';
 import { errorMapper, sendError } from '../http/errors.js';
 import { jsonBody } from '../http/json-body.js';
 import { MAX_PASSPHRASE_LENGTH } from '../kms/index.js';
+import { HostNotAllowedError } from '../protection/index.js';
 import { AlreadyUnlockedError, LockedError } from './errors.js';
 
 export const UNLOCK_PATH = '/api/v1/unlock';
@@ -16,6 +17,8 @@ export interface LockedFrontOptions {
   version: string;
   logger: Logger;
   isUnlocked(): boolean;
+  /** The DNS-rebinding defence of the unlocked chain (protection's host check): it applies while locked too. */
+  hostAllowed(host: string | undefined, localPort: number | undefined): boolean;
   /** Checks the passphrase and opens the store; rejects with WrongPassphraseError and friends. */
   unlock(passphrase: string): Promise<void>;
 }
@@ -52,6 +55,14 @@ export function createLockedFront(options: LockedFrontOptions): Express {
   app.set('query parser', 'simple');
   app.set('etag', false);
 
+  // A page that rebinds its name to 127.0.0.1 must not reach the unlock route (nor learn the store is locked).
+  app.use((req, _res, next) => {
+    next(
+      options.hostAllowed(req.headers.host, req.socket.localPort)
+        ? undefined
+        : new HostNotAllowedError('the Host header does not name this server'),
+    );
+  });
   app.post(UNLOCK_PATH, ...jsonBody(UNLOCK_BODY_LIMIT), async (req, res) => {
     if (options.isUnlocked()) throw new AlreadyUnlockedError();
     await options.unlock(parseUnlockBody(req.body));
