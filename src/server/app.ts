@@ -17,8 +17,8 @@ import {
 import { DomainError } from './errors/index.js';
 import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
 import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
-import { createWebServer } from './http/protection/index.js';
-import { createHostCheck, createProtection } from './protection/index.js';
+import { createWebServer, upgradeGuard } from './http/protection/index.js';
+import { createHostCheck, createProtection, type ProtectionService } from './protection/index.js';
 import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
 import {
   createKeyring,
@@ -113,6 +113,8 @@ interface Opened {
   keyring: Keyring;
   fields: FieldCrypto;
   metrics: Metrics;
+  /** Undefined when the config switches request protection off. */
+  protection: ProtectionService | undefined;
   http: Express;
   openStreams: Set<ServerResponse>;
 }
@@ -198,7 +200,7 @@ function openUnlocked(
     uiDir: config.uiDir,
     openStreams,
   });
-  return { db, store, identity, keyring, fields, metrics, http, openStreams };
+  return { db, store, identity, keyring, fields, metrics, protection: protection.http?.service, http, openStreams };
 }
 
 /**
@@ -274,6 +276,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       stillAuthorized: (req) => stillAuthorized(req.headers, app.identity, config.devMode),
       recheckMs: config.sseHeartbeatMs,
       originAllowed: (origin) => isOwnOrigin(origin, boundPort),
+      networkGuard: app.protection ? upgradeGuard(app.protection) : undefined,
       maxBufferedBytes: config.wsMaxBufferedBytes,
     });
     opened = app;

@@ -29,6 +29,11 @@ export interface WebSocketOptions {
   recheckMs?: number;
   /** May this browser origin open a stream? Non-browser clients send no Origin. */
   originAllowed: (origin: string) => boolean;
+  /**
+   * Request protection's Host check, IP filter and tenant bucket (http/protection upgradeGuard):
+   * called without a tenant before authentication and with it after. Absent: protection is off.
+   */
+  networkGuard?: ((req: IncomingMessage, tenantId?: string) => 403 | 429 | undefined) | undefined;
   /** Past this many bytes queued for a client, events for it are dropped and counted. */
   maxBufferedBytes?: number;
   pingIntervalMs?: number;
@@ -100,6 +105,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
     const path = (req.url ?? '').split('?')[0];
     const origin = req.headers.origin;
     if (path !== WEBSOCKET_PATH) return refuse(socket, 404, 'Not Found');
+    if (options.networkGuard?.(req) !== undefined) return refuse(socket, 403, 'Forbidden');
     if (origin !== undefined && !options.originAllowed(origin)) return refuse(socket, 403, 'Forbidden');
     void options.authenticate(req).then(
       (principal) => {
@@ -109,6 +115,8 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         // As on every route, a tenant_id naming another tenant is refused, never ignored.
         const named = new URL(req.url ?? '/', 'http://x').searchParams.getAll('tenant_id');
         if (named.some((tenantId) => tenantId !== principal.tenantId)) return refuse(socket, 403, 'Forbidden');
+        const refused = options.networkGuard?.(req, principal.tenantId);
+        if (refused !== undefined) return refuse(socket, refused, refused === 429 ? 'Too Many Requests' : 'Forbidden');
         wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId, payloadViewOf(principal), req));
       },
       (error: unknown) => {

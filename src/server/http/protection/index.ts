@@ -35,3 +35,4 @@ export function protectionChain(protection: ProtectionService): ProtectionChain 
   };
 }
 export { createWebServer } from './web-server.js';
+export { upgradeGuard } from './network.js';

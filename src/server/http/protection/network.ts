@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { HostNotAllowedError, IpBlockedError, type ProtectionService } from '../../protection/index.js';
 import { protectionLocals } from './locals.js';
@@ -31,5 +32,27 @@ export function networkGuard(protection: ProtectionService): RequestHandler {
     locals.clientAddress = address;
     locals.clientIp = protection.formatAddress(address);
     next();
+  };
+}
+
+/**
+ * The same network checks for a WebSocket upgrade, which bypasses the Express chain: the Host
+ * check, the IP filter (its global part before authentication, the tenant's rules after), and one
+ * token from the tenant's bucket per connection. Answers the status to refuse with, or undefined.
+ */
+export function upgradeGuard(
+  protection: ProtectionService,
+): (req: IncomingMessage, tenantId?: string) => 403 | 429 | undefined {
+  return function upgradeGuard(req, tenantId) {
+    if (!protection.hostAllowed(req.headers.host, req.socket.localPort)) return 403;
+    const address = protection.clientAddress({
+      peer: req.socket.remoteAddress,
+      forwardedFor: req.headers['x-forwarded-for'],
+    });
+    if (!address) return 403;
+    if (tenantId === undefined) return protection.checkIpBeforeTenant(address).allowed ? undefined : 403;
+    if (!protection.checkIp(address, tenantId).allowed) return 403;
+    if (protection.rateLimited() && !protection.takeTenant(tenantId, 1).allowed) return 429;
+    return undefined;
   };
 }
