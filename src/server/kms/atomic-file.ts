@@ -4,6 +4,7 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
@@ -84,4 +85,23 @@ export function shredFile(path: string): void {
   }
   unlinkSync(path);
   fsyncDirectory(dirname(path));
+}
+
+/**
+ * Reads a file that holds a secret: undefined when it does not exist, and refused when other users
+ * may read it (a key anyone on the machine can copy protects nothing). `what` names it in errors.
+ */
+export function readPrivateFile(path: string, what: string, fail: (message: string) => Error): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw fail(`${what} ${path} cannot be read (${code ?? 'error'})`);
+  }
+  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
+    throw fail(`${what} ${path} is readable by other users: run chmod 600 on it`);
+  }
+  return text;
 }

@@ -3,6 +3,8 @@ export type { DerivedKey, KeyPurpose, MasterKey } from './master-key.js';
 export { createKeyFile, environmentProtector, keyFileProtector } from './protectors.js';
 export type { LoadOptions, MasterKeyProtector, PendingKeySlot, ProtectorKind } from './protectors.js';
 export { selectProtector } from './select.js';
+export { generateSigningKey, publicKeyOf, unwrapSigningKey, wrapSigningKey } from './signing-key.js';
+export type { NewSigningKey } from './signing-key.js';
 export type { ConfiguredProtector, ProtectorSettings } from './select.js';
 export { keychainProtector } from './keychain.js';
 export type { SecretStorage } from './keychain.js';

@@ -13,7 +13,8 @@ export type DerivedKey = Buffer & { readonly __brand: 'DerivedKey' };
 export const MASTER_KEY_BYTES = 32;
 
 /** The purposes a key is derived for; each yields an independent key. */
-export type KeyPurpose = 'allsource/sqlcipher' | 'allsource/keyring' | 'allsource/jwt';
+/** 'allsource/audit' wraps the audit trail's Ed25519 checkpoint-signing key (kms/signing-key.ts). */
+export type KeyPurpose = 'allsource/sqlcipher' | 'allsource/keyring' | 'allsource/jwt' | 'allsource/audit';
 
 /** The master key could not be obtained or is malformed. The message never contains key material. */
 export class MasterKeyError extends DomainError {

@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { renameDurably, shredFile, writeFileAtomic } from './atomic-file.js';
+import { readPrivateFile, renameDurably, shredFile, writeFileAtomic } from './atomic-file.js';
 import { generateMasterKey, MasterKeyError, parseMasterKeyHex, type MasterKey } from './master-key.js';
 
 /** The protectors `key_protector` can name, plus the OS keychain, which the desktop app injects. */
@@ -66,18 +66,8 @@ export function environmentProtector(hex: string): MasterKeyProtector {
 }
 
 function readKeyFile(path: string): MasterKey | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new MasterKeyError(`master key file ${path} cannot be read (${code ?? 'error'})`);
-  }
-  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
-    throw new MasterKeyError(`master key file ${path} is readable by other users: run chmod 600 on it`);
-  }
-  return parseMasterKeyHex(text, `master key file ${path}`);
+  const text = readPrivateFile(path, 'master key file', (message) => new MasterKeyError(message));
+  return text === undefined ? undefined : parseMasterKeyHex(text, `master key file ${path}`);
 }
 
 /**

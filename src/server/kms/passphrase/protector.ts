@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { renameDurably, shredFile, writeFileAtomic } from '../atomic-file.js';
+import { existsSync } from 'node:fs';
+import { readPrivateFile, renameDurably, shredFile, writeFileAtomic } from '../atomic-file.js';
 import { generateMasterKey, MasterKeyError, type MasterKey } from '../master-key.js';
 import type { MasterKeyProtector, PendingKeySlot } from '../protectors.js';
 import { PassphraseRequiredError } from './errors.js';
@@ -23,18 +23,8 @@ export interface PassphraseProtector extends MasterKeyProtector {
 }
 
 function readPassphraseFile(path: string) {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    throw new MasterKeyError(`the passphrase file ${path} cannot be read (${code ?? 'error'})`);
-  }
-  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
-    throw new MasterKeyError(`the passphrase file ${path} is readable by other users: run chmod 600 on it`);
-  }
-  return parsePassphraseFile(text, path);
+  const text = readPrivateFile(path, 'the passphrase file', (message) => new MasterKeyError(message));
+  return text === undefined ? undefined : parsePassphraseFile(text, path);
 }
 
 function requireSecret(secret: string | undefined): string {

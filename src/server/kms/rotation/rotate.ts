@@ -5,6 +5,7 @@ import { renameDurably } from '../atomic-file.js';
 import { NONCE_BYTES } from '../keyring/aead.js';
 import { unwrapVersionKey, wrapVersionKey } from '../keyring/version-keys.js';
 import { deriveKey, generateMasterKey, type DerivedKey, type MasterKey } from '../master-key.js';
+import { unwrapSigningKey, wrapSigningKey } from '../signing-key.js';
 import type { MasterKeyProtector } from '../protectors.js';
 import { copyRows, schemaOf, type CopyProgress } from './copy.js';
 import { RotationFailedError, RotationUnsupportedError } from './errors.js';
@@ -79,6 +80,36 @@ function rewrapKeyring(db: SqliteDatabase, target: string, oldKek: DerivedKey, n
   return count;
 }
 
+/**
+ * Re-wraps the audit trail's checkpoint-signing keys (HKDF(MK, "allsource/audit")) in the copy.
+ * Runs before the copy gets its triggers, which would refuse the UPDATE (the table is append-only).
+ */
+function rewrapSigningKeys(db: SqliteDatabase, target: string, oldKek: DerivedKey, newKek: DerivedKey): void {
+  const exists = db
+    .prepare(`SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'audit_signing_keys'`)
+    .get();
+  if (!exists) return;
+  const rows = db
+    .prepare<[], { key_id: string; wrapped_private: Buffer }>(
+      'SELECT key_id, wrapped_private FROM main.audit_signing_keys',
+    )
+    .all();
+  const update = db.prepare<[Buffer, string]>(
+    `UPDATE ${target}.audit_signing_keys SET wrapped_private = ? WHERE key_id = ?`,
+  );
+  db.transaction(() => {
+    for (const row of rows) {
+      const key = unwrapSigningKey(oldKek, row.key_id, row.wrapped_private);
+      if (key === undefined) {
+        throw new RotationFailedError(
+          `audit signing key ${row.key_id} does not decrypt with the current master key; nothing was changed`,
+        );
+      }
+      update.run(wrapSigningKey(newKek, row.key_id, key), row.key_id);
+    }
+  })();
+}
+
 function fsyncFile(file: string): void {
   const fd = openSync(file, 'r+');
   try {
@@ -130,6 +161,8 @@ export async function rotateMasterKey(options: RotateOptions): Promise<RotationR
   const newDbKey = deriveKey(newKey, 'allsource/sqlcipher');
   const oldKek = deriveKey(oldKey, 'allsource/keyring');
   const newKek = deriveKey(newKey, 'allsource/keyring');
+  const oldAuditKek = deriveKey(oldKey, 'allsource/audit');
+  const newAuditKek = deriveKey(newKey, 'allsource/audit');
   const { partial, complete } = rotationFiles(dataDir);
   let old: SqliteDatabase | undefined;
   let swapped = false;
@@ -166,6 +199,7 @@ export async function rotateMasterKey(options: RotateOptions): Promise<RotationR
         if (++chunks === 1 && progress.done < progress.total) reached('copying');
       });
       keyVersions = rewrapKeyring(old, 'rekey', oldKek, newKek);
+      rewrapSigningKeys(old, 'rekey', oldAuditKek, newAuditKek);
     } finally {
       old.exec('DETACH DATABASE rekey');
     }
@@ -220,6 +254,6 @@ export async function rotateMasterKey(options: RotateOptions): Promise<RotationR
     throw error;
   } finally {
     old?.close();
-    for (const key of [oldKey, newKey, oldDbKey, newDbKey, oldKek, newKek]) key.fill(0);
+    for (const key of [oldKey, newKey, oldDbKey, newDbKey, oldKek, newKek, oldAuditKek, newAuditKek]) key.fill(0);
   }
 }
