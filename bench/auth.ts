@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import argon2 from 'argon2';
 import { ARGON2_OPTIONS } from '../src/server/identity/index.js';
 import { postJson, singleEventBody } from './http.js';
-import { runLoad, type LoadResult } from './load.js';
+import { appendAbba, type AbbaOptions } from './abba.js';
 import { compared, type Figure } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
 import { log, nowMs, summarise, type LatencySummary, type Resources } from './support.js';
@@ -60,24 +60,7 @@ async function checkModes(pair: ServerPair): Promise<void> {
   if (anonymous.status !== 401) throw new Error(`an append without a credential answered ${anonymous.status}, not 401`);
 }
 
-interface Pooled {
-  ok: number;
-  seconds: number;
-  latenciesMs: number[];
-}
-
-function pool(into: Pooled, result: LoadResult): void {
-  if (result.failed > 0) throw new Error(`${result.failed} appends failed`);
-  into.ok += result.ok;
-  into.seconds += result.seconds;
-  into.latenciesMs.push(...result.latenciesMs);
-}
-
-export interface ApiKeyAppendOptions {
-  connections: number;
-  /** Recorded seconds per side, run as two halves in ABBA order. */
-  durationS: number;
-}
+export type ApiKeyAppendOptions = AbbaOptions;
 
 /**
  * Figure (issue 3): POST /api/v1/events with X-API-Key against the same append, same load, on a
@@ -86,27 +69,9 @@ export interface ApiKeyAppendOptions {
  */
 export async function measureApiKeyAppend(pair: ServerPair, options: ApiKeyAppendOptions): Promise<Figure[]> {
   await checkModes(pair);
-  const load = (server: ServerProcess, durationS: number) =>
-    runLoad({
-      url: `${server.url}/api/v1/events`,
-      method: 'POST',
-      headers: server.authHeaders,
-      body: singleEventBody(),
-      idReplacement: true,
-      connections: options.connections,
-      durationS,
-    });
-  // Unrecorded: JIT, caches and, on the key's side, its one argon2 verification.
-  for (const server of [pair.auth, pair.dev]) pool({ ok: 0, seconds: 0, latenciesMs: [] }, await load(server, 1));
+  const [withKey, devMode] = await appendAbba(pair.auth, pair.dev, options);
   const half = options.durationS / 2;
-  const withKey: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
-  const devMode: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
-  pool(withKey, await load(pair.auth, half));
-  pool(devMode, await load(pair.dev, half));
-  pool(devMode, await load(pair.dev, half));
-  pool(withKey, await load(pair.auth, half));
-  const keyRps = withKey.ok / withKey.seconds;
-  const devRps = devMode.ok / devMode.seconds;
+  const [keyRps, devRps] = [withKey.rps, devMode.rps];
   const keyLatency = summarise(withKey.latenciesMs);
   const devLatency = summarise(devMode.latenciesMs);
   log(`HTTP append with API key: ${Math.round(keyRps)} req/s, dev mode ${Math.round(devRps)} req/s`);

@@ -4,30 +4,12 @@
  * with adaptive limits) against the same append on a server started with ALLSOURCE_PROTECTION=off.
  * Both servers are sent the same API key; both run the dev_mode tier, so nothing is refused.
  */
-import { singleEventBody } from './http.js';
-import { runLoad, type LoadResult } from './load.js';
+import { appendAbba, type AbbaOptions } from './abba.js';
 import { compared, type Figure } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
 import { log, summarise, type Resources } from './support.js';
 
-export interface ProtectionOptions {
-  connections: number;
-  /** Recorded seconds per side, run as two halves in ABBA order. */
-  durationS: number;
-}
-
-interface Pooled {
-  ok: number;
-  seconds: number;
-  latenciesMs: number[];
-}
-
-function pool(into: Pooled, result: LoadResult): void {
-  if (result.failed > 0) throw new Error(`${result.failed} appends failed (refused or errors)`);
-  into.ok += result.ok;
-  into.seconds += result.seconds;
-  into.latenciesMs.push(...result.latenciesMs);
-}
+export type ProtectionOptions = AbbaOptions;
 
 /** Refuses to measure unless one server really protects (headers, rate limit) and the other does not. */
 async function checkModes(on: ServerProcess, off: ServerProcess): Promise<void> {
@@ -47,27 +29,9 @@ export async function measureProtection(resources: Resources, options: Protectio
   const [on, off] = await Promise.all([startServer(resources), startServer(resources, { protectionOff: true })]);
   try {
     await checkModes(on, off);
-    const load = (server: ServerProcess, durationS: number) =>
-      runLoad({
-        url: `${server.url}/api/v1/events`,
-        method: 'POST',
-        headers: server.authHeaders,
-        body: singleEventBody(),
-        idReplacement: true,
-        connections: options.connections,
-        durationS,
-      });
-    // Unrecorded: JIT, caches and the key's one argon2 verification on each side.
-    for (const server of [on, off]) pool({ ok: 0, seconds: 0, latenciesMs: [] }, await load(server, 1));
+    const [protectedSide, bare] = await appendAbba(on, off, options);
     const half = options.durationS / 2;
-    const protectedSide: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
-    const bare: Pooled = { ok: 0, seconds: 0, latenciesMs: [] };
-    pool(protectedSide, await load(on, half));
-    pool(bare, await load(off, half));
-    pool(bare, await load(off, half));
-    pool(protectedSide, await load(on, half));
-    const onRps = protectedSide.ok / protectedSide.seconds;
-    const offRps = bare.ok / bare.seconds;
+    const [onRps, offRps] = [protectedSide.rps, bare.rps];
     log(`HTTP append through protection: ${Math.round(onRps)} req/s, protection off ${Math.round(offRps)} req/s`);
     const name = `HTTP single append through protection (${options.connections} connections)`;
     const rps = compared(

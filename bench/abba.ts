@@ -1,0 +1,62 @@
+import { singleEventBody } from './http.js';
+import { runLoad, type LoadResult } from './load.js';
+import type { ServerProcess } from './server.js';
+
+/** One side's requests, pooled over its turns. */
+export interface Pooled {
+  ok: number;
+  seconds: number;
+  latenciesMs: number[];
+  /** Requests per second over the recorded turns. */
+  readonly rps: number;
+}
+
+export interface AbbaOptions {
+  connections: number;
+  /** Recorded seconds per side, run as two halves in ABBA order. */
+  durationS: number;
+}
+
+function pooled(): Pooled {
+  return {
+    ok: 0,
+    seconds: 0,
+    latenciesMs: [],
+    get rps() {
+      return this.ok / this.seconds;
+    },
+  };
+}
+
+function pool(into: Pooled, result: LoadResult): void {
+  if (result.failed > 0) throw new Error(`${result.failed} appends failed (refused or errors)`);
+  into.ok += result.ok;
+  into.seconds += result.seconds;
+  into.latenciesMs.push(...result.latenciesMs);
+}
+
+/**
+ * Single-event appends against two servers that differ in one setting: 1 s of unrecorded warm-up
+ * each (JIT, caches, an API key's one argon2 verification), then turns in ABBA order, so that other
+ * programs on the machine weigh on both sides alike. Each server is sent its own authHeaders.
+ */
+export async function appendAbba(a: ServerProcess, b: ServerProcess, options: AbbaOptions): Promise<[Pooled, Pooled]> {
+  const load = (server: ServerProcess, durationS: number) =>
+    runLoad({
+      url: `${server.url}/api/v1/events`,
+      method: 'POST',
+      headers: server.authHeaders,
+      body: singleEventBody(),
+      idReplacement: true,
+      connections: options.connections,
+      durationS,
+    });
+  for (const server of [a, b]) pool(pooled(), await load(server, 1));
+  const half = options.durationS / 2;
+  const [sideA, sideB] = [pooled(), pooled()];
+  pool(sideA, await load(a, half));
+  pool(sideB, await load(b, half));
+  pool(sideB, await load(b, half));
+  pool(sideA, await load(a, half));
+  return [sideA, sideB];
+}
