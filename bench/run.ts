@@ -11,6 +11,7 @@ import { measureBatchIngest, measureSingleAppend } from './http.js';
 import { measureInProcess } from './in-process.js';
 import { measureMemory } from './memory.js';
 import { measureProtection } from './protection.js';
+import { measureAudit } from './audit.js';
 import { measureReads } from './reads.js';
 import { machineInfo, renderTable, writeResults, type Figure, type Results } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
@@ -34,6 +35,7 @@ const SETTINGS = {
   login: { requests: 50 },
   // Issue 5: 3 s per side plus start-up and warm-up, about 10 s in all.
   protection: { connections: 32, durationS: 3 },
+  audit: { connections: 32, durationS: 4 },
   fieldEncryption: { events: 100_000, chunkBatches: 10, seed: SEED + 40 },
 };
 
@@ -107,6 +109,7 @@ async function measureAll(resources: Resources): Promise<Run> {
   }
   await authSteps(run, resources);
   await step(run, 'HTTP append, protection on vs off', () => measureProtection(resources, SETTINGS.protection));
+  await step(run, 'HTTP append, auditing on vs off', () => measureAudit(resources, SETTINGS.audit));
   return run;
 }
 

@@ -29,6 +29,8 @@ export interface StartOptions {
   devMode?: boolean;
   /** ALLSOURCE_PROTECTION=off: the whole protection chain dropped, for its cost figure only. */
   protectionOff?: boolean;
+  /** ALLSOURCE_AUDIT=off: no audit records, for the audit cost figure only. */
+  auditOff?: boolean;
 }
 
 const LISTENING = /listening on (http:\/\/\S+)/;
@@ -41,6 +43,7 @@ interface ChildSettings {
   apiKey: string;
   devMode: boolean;
   protectionOff: boolean;
+  auditOff: boolean;
 }
 
 function spawnServer(settings: ChildSettings): ChildProcess {
@@ -64,6 +67,7 @@ function spawnServer(settings: ChildSettings): ChildProcess {
         // minute, burst 200,000) never refuses them, while every request still passes the limiter.
         ALLSOURCE_RATE_LIMIT_TIER: 'dev_mode',
         ALLSOURCE_PROTECTION: settings.protectionOff ? 'off' : 'on',
+        ALLSOURCE_AUDIT: settings.auditOff ? 'off' : 'on',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -93,7 +97,16 @@ export async function startServer(resources: Resources, options: StartOptions = 
   const masterKeyHex = randomBytes(32).toString('hex');
   const apiKey = generateApiKey(randomBytes);
   const protectionOff = options.protectionOff ?? false;
-  const child = spawnServer({ dataDir, configDir: join(root, 'config'), masterKeyHex, apiKey, devMode, protectionOff });
+  const auditOff = options.auditOff ?? false;
+  const child = spawnServer({
+    dataDir,
+    configDir: join(root, 'config'),
+    masterKeyHex,
+    apiKey,
+    devMode,
+    protectionOff,
+    auditOff,
+  });
   resources.track(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8');

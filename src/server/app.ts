@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Express } from 'express';
 import { pino, type Logger } from 'pino';
+import { createAnomalyEngine, type AnomalyEngine } from './anomaly/index.js';
+import { createAuditLog, type AuditLog } from './audit/index.js';
 import type { Config } from './config/index.js';
 import {
   acquireDataDirLock,
@@ -19,7 +21,13 @@ import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
 import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
 import { createWebServer, upgradeGuard } from './http/protection/index.js';
 import { createHostCheck, createProtection, type ProtectionService } from './protection/index.js';
-import { createIdentityService, jwtSecretFrom, type BootstrapResult, type IdentityService } from './identity/index.js';
+import {
+  createIdentityService,
+  jwtSecretFrom,
+  PLATFORM_TENANT,
+  type BootstrapResult,
+  type IdentityService,
+} from './identity/index.js';
 import {
   createKeyring,
   deriveKey,
@@ -79,6 +87,8 @@ export interface App {
   readonly identity: IdentityService;
   readonly keyring: Keyring;
   readonly fields: FieldCrypto;
+  /** The audit trail (README, "Audit"). */
+  readonly audit: AuditLog;
   readonly databaseFile: string;
   /** True until the master key is available and the database is open. */
   readonly locked: boolean;
@@ -112,6 +122,9 @@ interface Opened {
   identity: IdentityService;
   keyring: Keyring;
   fields: FieldCrypto;
+  audit: AuditLog;
+  /** Undefined when anomaly detection (or the audit trail it reads) is off. */
+  anomalies: AnomalyEngine | undefined;
   metrics: Metrics;
   /** Undefined when the config switches request protection off. */
   protection: ProtectionService | undefined;
@@ -133,11 +146,13 @@ function openUnlocked(
   let db: SqliteDatabase;
   let jwtSecret;
   let keyringKek;
+  let auditKek;
   const databaseKey = deriveKey(masterKey, 'allsource/sqlcipher');
   try {
     db = openDatabase({ dataDir: config.dataDir, key: databaseKey, durability: config.durability }).db;
     jwtSecret = jwtSecretFrom(env, masterKey);
     keyringKek = deriveKey(masterKey, 'allsource/keyring');
+    auditKek = deriveKey(masterKey, 'allsource/audit');
   } finally {
     databaseKey.fill(0);
     masterKey.fill(0);
@@ -145,6 +160,23 @@ function openUnlocked(
 
   const metrics = createMetrics();
   const now = options.now ?? Date.now;
+  let audit: AuditLog;
+  try {
+    // The checkpoint-signing key is unwrapped once; the KEK that wraps it is not kept.
+    audit = createAuditLog({
+      db,
+      kek: auditKek,
+      settings: config.audit,
+      now,
+      onError: (error) => logger.error({ err: error }, 'audit: a checkpoint or listener failed after a commit'),
+    });
+  } catch (error) {
+    db.close();
+    throw error;
+  } finally {
+    auditKek.fill(0);
+  }
+  if (!config.audit.enabled) logger.warn('AUDIT OFF (ALLSOURCE_AUDIT=off): for the bench only; nothing is recorded.');
   // The fields key's state changes (disable, destroy, …) reach the subject-key cache through this.
   let onKeyChanged: (tenantId: string) => void = () => undefined;
   const keyring = createKeyring({ db, kek: keyringKek, now, onKeyChanged: (tenantId) => onKeyChanged(tenantId) });
@@ -173,6 +205,29 @@ function openUnlocked(
       identity.createTenant({ tenant_id: DEV_TENANT, name: 'Dev mode' });
     }
   }
+  // Anomaly detection (README, "Anomaly detection"): judges each audit record after its commit;
+  // its temporary IP blocks reach the IP filter through protection's `temporarilyBlocked` hook.
+  const anomalies =
+    config.anomaly.enabled && config.audit.enabled
+      ? createAnomalyEngine({
+          db,
+          audit,
+          access: identity,
+          now,
+          config: {
+            threshold: config.anomaly.threshold,
+            enforcement: config.anomaly.enforcement,
+            blockMs: config.anomaly.blockMinutes * 60_000,
+            // Dev mode's stand-in user is whatever script calls without credentials: not a person.
+            velocityExempt: config.devMode ? [DEV_PRINCIPAL.subject] : [],
+          },
+          onError: (error) => logger.error({ err: error }, 'anomaly detection failed on a record'),
+        })
+      : undefined;
+  if (anomalies) {
+    audit.onRecorded((record) => void anomalies.observe(record));
+    if (config.anomaly.enforcement) logger.info('anomaly enforcement is on: Block and RevokeAccess act');
+  }
   // Request protection (README, "Request protection"); the tier is identity's, overrides its own.
   const protection = createProtection(config.protection, {
     db,
@@ -180,9 +235,12 @@ function openUnlocked(
     devMode: config.devMode,
     tenantTier: (tenantId) => identity.getTenant(tenantId).rate_tier,
     setTenantTier: (tenantId, tier) => void identity.updateTenant(tenantId, { rate_tier: tier }),
+    ...(anomalies ? { temporarilyBlocked: (address) => anomalies.isBlocked(address) } : {}),
   });
   const openStreams = new Set<ServerResponse>();
   const http = createHttpApp({
+    audit,
+    anomalies,
     protection: protection.http,
     store,
     identity,
@@ -200,7 +258,19 @@ function openUnlocked(
     uiDir: config.uiDir,
     openStreams,
   });
-  return { db, store, identity, keyring, fields, metrics, protection: protection.http?.service, http, openStreams };
+  return {
+    db,
+    store,
+    identity,
+    keyring,
+    fields,
+    audit,
+    anomalies,
+    metrics,
+    protection: protection.http?.service,
+    http,
+    openStreams,
+  };
 }
 
 /**
@@ -290,7 +360,45 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     });
     const resumed = app.fields.rewrap.resume();
     if (resumed > 0) logger.info({ jobs: resumed }, 'resuming rewrap jobs left running by the last process');
+    recordStart(app.audit, result);
     return result;
+  }
+
+  /**
+   * The start itself is audited in the platform tenant: how the server runs (dev mode, request
+   * protection) can only change across a restart, so this record is where such changes show.
+   */
+  function recordStart(audit: AuditLog, result: BootstrapResult): void {
+    if (!audit.enabled) return;
+    audit.recordSystem({
+      tenantId: PLATFORM_TENANT,
+      action: 'server_started',
+      outcome: 'success',
+      metadata: {
+        version: VERSION,
+        dev_mode: config.devMode,
+        protection: config.protection.enabled,
+        durability: config.durability,
+        unlocked_by: protector.needsSecret ? 'passphrase' : 'key',
+      },
+    });
+    if (result.createdAdmin) {
+      audit.recordSystem({
+        tenantId: PLATFORM_TENANT,
+        action: 'create_user',
+        outcome: 'success',
+        metadata: { username: result.createdAdmin.username, role: 'admin', first_run: true },
+      });
+    }
+    if (result.bootstrapKey?.status === 'registered') {
+      audit.recordSystem({
+        tenantId: result.bootstrapKey.tenant_id,
+        action: 'api_key_created',
+        outcome: 'success',
+        resource: result.bootstrapKey.id,
+        metadata: { name: 'bootstrap', role: 'admin', bootstrap: true },
+      });
+    }
   }
 
   if (opened) activate(opened);
@@ -313,12 +421,16 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         if (closing) throw new LockedError('the server is shutting down');
       } catch (error) {
         app.fields.close();
+        app.anomalies?.close();
         app.store.close();
         app.db.close();
         throw error;
       }
       activate(app);
       logger.info('unlocked: the database is open');
+      if (app.audit.enabled) {
+        app.audit.recordSystem({ tenantId: PLATFORM_TENANT, action: 'unlock', outcome: 'success', metadata: {} });
+      }
       if (listening) options.onUnlocked?.(result);
       else bootstrapped = result;
     });
@@ -361,6 +473,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
     get fields() {
       return unlocked().fields;
     },
+    get audit() {
+      return unlocked().audit;
+    },
     get locked() {
       return opened === undefined;
     },
@@ -400,7 +515,9 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         try {
           if (opened) {
             opened.fields.close();
-            await shutdown(server, opened.db, opened.store, websocket, opened.openStreams, logger);
+            // Saves the learned baselines; records of requests still draining are judged, not saved.
+            opened.anomalies?.close();
+            await shutdown(server, opened.db, opened.store, websocket, opened.openStreams, logger, opened.audit);
           } else {
             await stopServer(server, logger);
             logger.info('stopped');
@@ -435,14 +552,16 @@ async function shutdown(
   websocket: { close(): void } | undefined,
   openStreams: Set<ServerResponse>,
   logger: Logger,
+  audit: AuditLog,
 ): Promise<void> {
   const drained = stopServer(server, logger);
   websocket?.close();
   for (const res of openStreams) res.end();
   server.closeIdleConnections();
   await drained;
-  // Everything answered: commit what is still queued, then checkpoint and close the file.
+  // Everything answered: commit what is still queued, sign the audit heads, then checkpoint and close the file.
   store.close();
+  audit.close();
   db.close();
   logger.info('stopped');
 }

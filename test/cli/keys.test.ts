@@ -228,7 +228,7 @@ describe('allsource keys rotate-master', () => {
     expect(newKey).not.toBe(oldKey);
     expect(newKey.trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(rotated.stdout + rotated.stderr).not.toContain(newKey.trim());
-    expect(readdirSync(d.dataDir).sort()).toEqual(['allsource.db', 'allsource.lock']);
+    expect(readdirSync(d.dataDir).sort()).toEqual(['allsource.db', 'allsource.lock', 'audit-checkpoints.ndjson']);
     expect(readdirSync(d.configDir).filter((name) => name.includes('pending'))).toEqual([]);
 
     const after = await serve(d);

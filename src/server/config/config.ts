@@ -50,6 +50,33 @@ export interface Config {
   uiDir: string | undefined;
   /** Request protection (README, "Request protection"). */
   protection: ProtectionSettings;
+  /** The audit trail (README, "Audit"). */
+  audit: AuditConfig;
+  /** Anomaly detection over the audit stream (README, "Anomaly detection"). */
+  anomaly: AnomalySettings;
+}
+
+/** Start-time settings of anomaly detection. */
+export interface AnomalySettings {
+  /** ALLSOURCE_ANOMALY_DETECTION=off: no detection at all. */
+  enabled: boolean;
+  /** ALLSOURCE_ANOMALY_ENFORCEMENT: Block and RevokeAccess act (off by default: findings only). */
+  enforcement: boolean;
+  /** ALLSOURCE_ANOMALY_THRESHOLD: findings at or above this score alert (0.7, the seed's). */
+  threshold: number;
+  /** ALLSOURCE_ANOMALY_BLOCK_MINUTES: how long an enforcement Block lasts. */
+  blockMinutes: number;
+}
+
+export interface AuditConfig {
+  /** ALLSOURCE_AUDIT=off records nothing: for the bench's on/off comparison only, never for use. */
+  enabled: boolean;
+  /** Sign a checkpoint once a tenant's chain grew by this many records… */
+  checkpointEvery: number;
+  /** …or after this many milliseconds, if it grew at all. */
+  checkpointIntervalMs: number;
+  /** Every checkpoint is also appended here, outside the database. */
+  checkpointFile: string;
 }
 
 /** Start-time settings of the protection layer; the rest is managed at /api/v1/security/settings. */
@@ -129,6 +156,9 @@ const settingsSchema = z
     bootstrap_tenant_id: z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be 1 to 64 of a-z, 0-9, _ and -'),
     ui_dir: z.string().min(1),
     protection: z.enum(['on', 'off']),
+    audit: z.enum(['on', 'off']),
+    audit_checkpoint_records: z.coerce.number().int().min(1).max(1_000_000),
+    audit_checkpoint_seconds: z.coerce.number().min(1).max(86_400),
     allowed_hosts: list(
       z
         .string()
@@ -143,6 +173,14 @@ const settingsSchema = z
     rate_limit_tier: z.enum(['free', 'professional', 'unlimited', 'dev_mode']),
     tls_cert_file: z.string().min(1),
     tls_key_file: z.string().min(1),
+    anomaly_detection: z.enum(['on', 'off']),
+    anomaly_enforcement: z.enum(['true', 'false', '1', '0']).or(z.boolean()),
+    anomaly_threshold: z.coerce.number().gt(0).max(1),
+    anomaly_block_minutes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60),
   })
   .partial()
   .strict();
@@ -170,6 +208,9 @@ const envNames: Record<keyof Settings, string> = {
   bootstrap_tenant_id: 'ALLSOURCE_BOOTSTRAP_TENANT_ID',
   ui_dir: 'ALLSOURCE_UI_DIR',
   protection: 'ALLSOURCE_PROTECTION',
+  audit: 'ALLSOURCE_AUDIT',
+  audit_checkpoint_records: 'ALLSOURCE_AUDIT_CHECKPOINT_RECORDS',
+  audit_checkpoint_seconds: 'ALLSOURCE_AUDIT_CHECKPOINT_SECONDS',
   allowed_hosts: 'ALLSOURCE_ALLOWED_HOSTS',
   trusted_proxies: 'ALLSOURCE_TRUSTED_PROXIES',
   cors_origins: 'ALLSOURCE_CORS_ORIGINS',
@@ -177,6 +218,10 @@ const envNames: Record<keyof Settings, string> = {
   rate_limit_tier: 'ALLSOURCE_RATE_LIMIT_TIER',
   tls_cert_file: 'ALLSOURCE_TLS_CERT_FILE',
   tls_key_file: 'ALLSOURCE_TLS_KEY_FILE',
+  anomaly_detection: 'ALLSOURCE_ANOMALY_DETECTION',
+  anomaly_enforcement: 'ALLSOURCE_ANOMALY_ENFORCEMENT',
+  anomaly_threshold: 'ALLSOURCE_ANOMALY_THRESHOLD',
+  anomaly_block_minutes: 'ALLSOURCE_ANOMALY_BLOCK_MINUTES',
 };
 
 function describeIssues(error: z.ZodError): string {
@@ -336,6 +381,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     bootstrapTenantId: settings.bootstrap_tenant_id ?? 'default',
     adminPasswordFile: join(configDir, 'initial-admin-password'),
     uiDir: uiDir === undefined ? undefined : isAbsolute(uiDir) ? uiDir : resolve(cwd, uiDir),
+    audit: {
+      enabled: settings.audit !== 'off',
+      checkpointEvery: settings.audit_checkpoint_records ?? 1000,
+      checkpointIntervalMs: (settings.audit_checkpoint_seconds ?? 60) * 1000,
+      checkpointFile: join(dataDir, 'audit-checkpoints.ndjson'),
+    },
     protection: {
       enabled: settings.protection !== 'off',
       allowedHosts: settings.allowed_hosts ?? [],
@@ -347,6 +398,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         settings.tls_cert_file !== undefined && settings.tls_key_file !== undefined
           ? { certFile: resolve(cwd, settings.tls_cert_file), keyFile: resolve(cwd, settings.tls_key_file) }
           : undefined,
+    },
+    anomaly: {
+      enabled: settings.anomaly_detection !== 'off',
+      enforcement: [true, 'true', '1'].includes(settings.anomaly_enforcement ?? false),
+      threshold: settings.anomaly_threshold ?? 0.7,
+      blockMinutes: settings.anomaly_block_minutes ?? 15,
     },
   };
 }

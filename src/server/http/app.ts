@@ -11,6 +11,9 @@ import type { EventStore } from '../store/index.js';
 import type { ServerResponse } from 'node:http';
 import { authenticate, rejectForeignTenant, stillAuthorized } from './auth.js';
 import { errorMapper, sendError } from './errors.js';
+import type { AuditLog } from '../audit/index.js';
+import { auditFailures, type AuditAppLocals } from './audit.js';
+import { auditRoutes } from './routes/audit.js';
 import { jsonBody } from './json-body.js';
 import { encryptionRoutes } from './routes/encryption.js';
 import { eventRoutes } from './routes/events.js';
@@ -22,6 +25,8 @@ import { protectionChain, type AuthenticationHooks } from './protection/index.js
 import { securityRoutes, type SecurityRoutesDependencies } from './routes/security.js';
 import type { ProtectionService } from '../protection/index.js';
 import { subscribeRoutes } from './routes/subscribe.js';
+import { anomalyRoutes } from './routes/anomalies.js';
+import type { AnomalyEngine } from '../anomaly/index.js';
 import { summaryRoutes } from './routes/summaries.js';
 
 export interface HttpAppDependencies {
@@ -46,6 +51,10 @@ export interface HttpAppDependencies {
   openStreams: Set<ServerResponse>;
   /** Request protection (Host check, IP filter, headers, CORS, rate limits); absent, none of it runs. */
   protection?: { service: ProtectionService; startup: SecurityRoutesDependencies['startup'] } | undefined;
+  /** The audit trail (README, "Audit"): every request under /api/v1 past authentication leaves one record. */
+  audit: AuditLog;
+  /** Anomaly detection over the audit stream (/api/v1/security/anomalies); absent, the routes are not mounted. */
+  anomalies?: AnomalyEngine | undefined;
 }
 
 function countRequests(metrics: Metrics): RequestHandler {
@@ -78,6 +87,7 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   app.set('etag', false);
 
   app.use(countRequests(deps.metrics));
+  (app.locals as AuditAppLocals).audit = deps.audit;
   // The protection chain runs before every router (README, "Request protection"); its per-tenant
   // steps run inside `authenticate`, wherever a router authenticates.
   const guard = deps.protection ? protectionChain(deps.protection.service) : undefined;
@@ -91,6 +101,20 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   // Identity and tenant routes authenticate route by route (login is public); each names its permission.
   api.use(identityRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
   api.use(tenantRoutes({ identity: deps.identity, devMode: deps.devMode, body }));
+  // Before the security router, whose blanket admin check would otherwise hide read_audit's.
+  if (deps.anomalies) {
+    api.use(
+      anomalyRoutes({
+        anomalies: deps.anomalies,
+        identity: deps.identity,
+        devMode: deps.devMode,
+        body,
+        heartbeatMs: deps.sseHeartbeatMs,
+        stillAuthorized: (req) => stillAuthorized(req.headers, deps.identity, deps.devMode),
+        openStreams: deps.openStreams,
+      }),
+    );
+  }
   if (deps.protection) {
     const { service, startup } = deps.protection;
     api.use(securityRoutes({ protection: service, identity: deps.identity, devMode: deps.devMode, body, startup }));
@@ -110,9 +134,10 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   api.use(summaryRoutes(deps));
   api.use(kmsRoutes({ keyring: deps.keyring }));
   api.use(encryptionRoutes({ fields: deps.fields }));
+  api.use(auditRoutes());
   app.use('/api/v1', api);
   app.use(adminUi(deps.uiDir));
   app.use((req, res) => sendError(res, 404, 'not_found', `no route matches ${req.method} on this path`));
-  app.use(errorMapper(deps.logger));
+  app.use(auditFailures(deps.logger), errorMapper(deps.logger));
   return app;
 }

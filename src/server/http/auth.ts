@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler } from 'express';
 import { can, type IdentityService, type Permission, type Principal } from '../identity/index.js';
+import { recordRefusal } from './audit.js';
 import { sendError } from './errors.js';
 import { locals } from './locals.js';
 import type { AuthenticationHooks } from './protection/locals.js';
@@ -80,14 +81,28 @@ export function authenticate(identity: IdentityService, devMode: boolean): Reque
   };
 }
 
+/**
+ * The 403 of authorization, recorded first as `permission_denied` (if that record cannot be
+ * written, the request fails with 503 instead).
+ */
+export function denyPermission(
+  req: Parameters<RequestHandler>[0],
+  res: Parameters<RequestHandler>[1],
+  next: Parameters<RequestHandler>[2],
+  permission: Permission,
+): void {
+  const { principal } = locals(res);
+  if (!recordRefusal(req, res, 'permission_denied', { required_permission: permission }, next)) return;
+  sendError(res, 403, 'forbidden', `this needs the ${permission} permission, which role ${principal.role} lacks`, {
+    required_permission: permission,
+  });
+}
+
 /** Authorization: the one permission a route needs (DESIGN.md, "Roles and permissions"). */
 export function requirePermission(permission: Permission): RequestHandler {
-  return function authorize(_req, res, next) {
-    const { principal } = locals(res);
-    if (!can(principal, permission)) {
-      sendError(res, 403, 'forbidden', `this needs the ${permission} permission, which role ${principal.role} lacks`, {
-        required_permission: permission,
-      });
+  return function authorize(req, res, next) {
+    if (!can(locals(res).principal, permission)) {
+      denyPermission(req, res, next, permission);
       return;
     }
     next();
@@ -112,7 +127,10 @@ export const rejectForeignTenant: RequestHandler = function rejectForeignTenant(
     tenantIdOf(req.body),
     ...(Array.isArray(events) ? events.map(tenantIdOf) : []),
   ];
-  if (named.some((value) => value !== undefined && value !== tenantId)) {
+  const foreign = named.find((value) => value !== undefined && value !== tenantId);
+  if (foreign !== undefined) {
+    const namedTenant = typeof foreign === 'string' ? foreign.slice(0, 64) : typeof foreign;
+    if (!recordRefusal(req, res, 'cross_tenant_attempt', { named_tenant: namedTenant }, next)) return;
     sendError(res, 403, 'forbidden', 'tenant_id does not match the tenant of your credential');
     return;
   }

@@ -28,6 +28,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   key_version_disabled: 400,
   key_disabled: 409,
   key_destroyed: 410,
+  // Fail closed: the audit record of the request could not be written, so the request did nothing.
+  audit_unavailable: 503,
 };
 
 export function sendError(

@@ -6,7 +6,7 @@ import { activeTenant, type IdentityContext } from './context.js';
 import { ForbiddenError, TenantSuspendedError, UnauthorizedError } from './errors.js';
 import { mayGrant } from './rbac.js';
 import { toApiKeyInfo } from './rows.js';
-import type { CreatedApiKey } from './service.js';
+import type { CreatedApiKey, WriteHook } from './service.js';
 import type { ApiKeyInfo, Principal, Role } from './types.js';
 import { apiKeyNameOf, expiresInDaysOf, roleOf } from './validation.js';
 
@@ -26,6 +26,7 @@ export async function createApiKey(
   ctx: IdentityContext,
   principal: Principal,
   input: { name: string; role?: Role; expires_in_days?: number },
+  within?: WriteHook<CreatedApiKey>,
 ): Promise<CreatedApiKey> {
   const name = apiKeyNameOf(input.name);
   const role = input.role === undefined ? principal.role : roleOf(input.role);
@@ -41,17 +42,7 @@ export async function createApiKey(
   const createdAt = ctx.now();
   const expiresAt = days === undefined ? null : createdAt + days * DAY_MS;
   activeTenant(ctx, principal.tenantId);
-  ctx.statements.insertKey.run(
-    id,
-    principal.tenantId,
-    name,
-    role,
-    secretHash,
-    createdAt,
-    expiresAt,
-    creatorOf(principal),
-  );
-  return {
+  const created: CreatedApiKey = {
     id,
     name,
     role,
@@ -59,6 +50,20 @@ export async function createApiKey(
     key,
     expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString(),
   };
+  ctx.db.transaction(() => {
+    ctx.statements.insertKey.run(
+      id,
+      principal.tenantId,
+      name,
+      role,
+      secretHash,
+      createdAt,
+      expiresAt,
+      creatorOf(principal),
+    );
+    within?.(created);
+  })();
+  return created;
 }
 
 export const listApiKeys = (ctx: IdentityContext, tenantId: string): ApiKeyInfo[] =>

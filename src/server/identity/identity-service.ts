@@ -1,5 +1,6 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { SqliteDatabase } from '../db/index.js';
+import { createAccessRevocation } from './access-revocation.js';
 import { createApiKeyCache } from './api-key-cache.js';
 import { createApiKey, createApiKeyAuthenticator, listApiKeys, revokeApiKey } from './api-keys.js';
 import { API_KEY_PREFIX } from './api-key-format.js';
@@ -89,19 +90,20 @@ export function createIdentityService(deps: IdentityDependencies): IdentityServi
     },
     login: (username, password) => login(ctx, username, password),
     logout: createLogout(ctx),
-    changePassword: (principal, current, next) => changePassword(ctx, principal, current, next),
+    changePassword: (principal, current, next, within) => changePassword(ctx, principal, current, next, within),
     me: (principal) => me(ctx, principal),
 
-    register: (actor, input) => register(ctx, actor, input),
+    register: (actor, input, within) => register(ctx, actor, input, within),
     hasUsers: () => hasUsers(ctx),
     hasApiKeys: () => hasApiKeys(ctx),
     listUsers: (tenantId) => listUsers(ctx, tenantId),
     setRole: (tenantId, userId, role) => setRole(ctx, tenantId, userId, role),
     deleteUser: (tenantId, userId) => deleteUser(ctx, tenantId, userId),
 
-    createApiKey: (principal, input) => createApiKey(ctx, principal, input),
+    createApiKey: (principal, input, within) => createApiKey(ctx, principal, input, within),
     listApiKeys: (tenantId) => listApiKeys(ctx, tenantId),
     revokeApiKey: (tenantId, keyId) => revokeApiKey(ctx, tenantId, keyId),
+    ...createAccessRevocation(ctx),
 
     createTenant: (input) => createTenant(ctx, input),
     listTenants: () => listTenants(ctx),

@@ -1,6 +1,6 @@
 export { createIdentityService } from './identity-service.js';
 export type { IdentityDependencies } from './identity-service.js';
-export type { BootstrapResult, CreatedApiKey, IdentityService, RegisterInput } from './service.js';
+export type { BootstrapResult, CreatedApiKey, IdentityService, RegisterInput, WriteHook } from './service.js';
 export { PERMISSIONS, PLATFORM_TENANT, ROLES } from './types.js';
 export type * from './types.js';
 export { can, mayGrant } from './rbac.js';

@@ -19,6 +19,12 @@ export interface CreatedApiKey {
   expires_at: string | null;
 }
 
+/**
+ * Runs inside the transaction of a write that first awaits (argon2): throwing undoes the write.
+ * The audit trail (issue 6) records through it, so the record and the change commit together.
+ */
+export type WriteHook<T> = (result: T) => void;
+
 export interface BootstrapResult {
   /** Set when this start created the first admin account: its one-time password and where it was written. */
   createdAdmin?: { username: string; password: string; file: string };
@@ -47,11 +53,16 @@ export interface IdentityService {
   /** Revokes the principal's token until it would have expired. */
   logout(principal: Principal): void;
   /** Ends every token issued to the user before the change. */
-  changePassword(principal: Principal, currentPassword: string, newPassword: string): Promise<void>;
+  changePassword(
+    principal: Principal,
+    currentPassword: string,
+    newPassword: string,
+    within?: WriteHook<void>,
+  ): Promise<void>;
   me(principal: Principal): User | ApiKeyInfo;
 
   /** `actor` is undefined only for first-run setup (no users exist yet): the account is then an admin of the platform tenant. */
-  register(actor: Principal | undefined, input: RegisterInput): Promise<User>;
+  register(actor: Principal | undefined, input: RegisterInput, within?: WriteHook<User>): Promise<User>;
   hasUsers(): boolean;
   /** True when any API key exists (revoked or not): then first-run setup is over. */
   hasApiKeys(): boolean;
@@ -62,9 +73,19 @@ export interface IdentityService {
   createApiKey(
     principal: Principal,
     input: { name: string; role?: Role; expires_in_days?: number },
+    within?: WriteHook<CreatedApiKey>,
   ): Promise<CreatedApiKey>;
   listApiKeys(tenantId: string): ApiKeyInfo[];
   revokeApiKey(tenantId: string, keyId: string): void;
+  /**
+   * For automated enforcement (anomaly detection): revokes the key and returns the time of that
+   * revocation, or undefined when it was revoked already. NotFoundError for a key of another tenant.
+   */
+  revokeApiKeyReversibly(tenantId: string, keyId: string): number | undefined;
+  /** Undoes the revocation made at `revokedAt` (only that one); false when there is none to undo. */
+  reinstateApiKey(tenantId: string, keyId: string, revokedAt: number): boolean;
+  /** Ends every token the user holds (as a password change does) without changing the password. */
+  endSessions(tenantId: string, userId: string): void;
 
   createTenant(input: { tenant_id: string; name: string; rate_tier?: RateTier }): Tenant;
   listTenants(): Tenant[];

@@ -3,6 +3,7 @@ import type { IdentityContext } from './context.js';
 import { ForbiddenError, TenantSuspendedError, UnauthorizedError } from './errors.js';
 import { checkNewPassword, MAX_PASSWORD_LENGTH } from './password-policy.js';
 import { toApiKeyInfo, toUser } from './rows.js';
+import type { WriteHook } from './service.js';
 import type { ApiKeyInfo, Principal, User } from './types.js';
 
 /** Logins, tokens and passwords. */
@@ -101,6 +102,7 @@ export async function changePassword(
   principal: Principal,
   currentPassword: string,
   newPassword: string,
+  within?: WriteHook<void>,
 ): Promise<void> {
   if (principal.kind !== 'user') throw new ForbiddenError('only a user signed in with a password can change it');
   const row = ctx.statements.userById.get(principal.subject);
@@ -119,7 +121,10 @@ export async function changePassword(
   if (!latest || latest.password_hash !== row.password_hash) {
     throw new ForbiddenError('the password was changed meanwhile; sign in again');
   }
-  ctx.statements.setPassword.run(passwordHash, ctx.tokenClock.changeAt(latest.password_changed_at), row.id);
+  ctx.db.transaction(() => {
+    ctx.statements.setPassword.run(passwordHash, ctx.tokenClock.changeAt(latest.password_changed_at), row.id);
+    within?.();
+  })();
   ctx.directory.forgetUser(row.id);
 }
 

@@ -5,7 +5,7 @@ import { newUuidV4 } from './ids.js';
 import { checkNewPassword } from './password-policy.js';
 import { can } from './rbac.js';
 import { toUser } from './rows.js';
-import type { RegisterInput } from './service.js';
+import type { RegisterInput, WriteHook } from './service.js';
 import type { UserRow } from './statements.js';
 import { PLATFORM_TENANT, type Principal, type Role, type User } from './types.js';
 import { emailOf, roleOf, tenantIdOf, usernameOf } from './validation.js';
@@ -50,6 +50,7 @@ export async function register(
   ctx: IdentityContext,
   actor: Principal | undefined,
   input: RegisterInput,
+  within?: WriteHook<User>,
 ): Promise<User> {
   const { statements } = ctx;
   const [tenantId, role] = placement(ctx, actor, input);
@@ -90,6 +91,7 @@ export async function register(
       if (isUniqueViolation(error)) throw taken();
       throw error;
     }
+    within?.(toUser(row));
   })();
   return toUser(row);
 }

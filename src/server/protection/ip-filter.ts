@@ -16,7 +16,13 @@ export interface IpRule {
 export interface IpDecision {
   allowed: boolean;
   /** Which step of the priority order decided, for the 403's message and for logs. */
-  reason: 'global_blocklist' | 'tenant_blocklist' | 'tenant_allowlist' | 'global_allowlist' | 'default_action';
+  reason:
+    | 'temporary_block'
+    | 'global_blocklist'
+    | 'tenant_blocklist'
+    | 'tenant_allowlist'
+    | 'global_allowlist'
+    | 'default_action';
   ruleId?: string;
 }
 

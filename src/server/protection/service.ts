@@ -44,6 +44,11 @@ export interface ProtectionDependencies {
   sampleLoad: () => SystemLoad;
   config: ProtectionConfig;
   newId?: () => string;
+  /**
+   * Temporary blocks kept outside the rule list (anomaly detection's enforcement, with an
+   * expiry): checked before every rule, so no allow entry lets a blocked address through.
+   */
+  temporarilyBlocked?: (address: IpAddress) => boolean;
 }
 
 export type LimitSource = 'tier' | 'override' | 'config';
@@ -64,6 +69,7 @@ const CACHE_MS = 1_000;
 const AUTH_FAILURE_TIER: RateTierName = 'free';
 const MAX_ADDRESS_BUCKETS = 10_000;
 const MAX_TENANT_BUCKETS = 100_000;
+const TEMPORARY_BLOCK: IpDecision = Object.freeze({ allowed: false, reason: 'temporary_block' });
 
 /**
  * The protection layer's state and decisions: settings, IP rules, rate limits and adaptive
@@ -169,8 +175,10 @@ export function createProtectionService(deps: ProtectionDependencies) {
     /** Rate limits apply: never in dev mode, and not when the settings switch them off. */
     rateLimited: (): boolean => !deps.config.devMode && settings.rate_limits_enabled,
 
-    checkIpBeforeTenant: (address: IpAddress): IpDecision => ipFilter().checkBeforeTenant(address),
-    checkIp: (address: IpAddress, tenantId: string): IpDecision => ipFilter().check(address, tenantId),
+    checkIpBeforeTenant: (address: IpAddress): IpDecision =>
+      deps.temporarilyBlocked?.(address) ? TEMPORARY_BLOCK : ipFilter().checkBeforeTenant(address),
+    checkIp: (address: IpAddress, tenantId: string): IpDecision =>
+      deps.temporarilyBlocked?.(address) ? TEMPORARY_BLOCK : ipFilter().check(address, tenantId),
     /**
      * Whether `address` (acting for `tenantId`) would be refused were `rule` added or the default
      * action changed: the API refuses changes that would lock out the admin making them.

@@ -1,6 +1,6 @@
 import type { SqliteDatabase } from '../db/index.js';
 import type { ProtectionSettings } from '../config/config.js';
-import { parseCidr, type Cidr } from './ip.js';
+import { parseCidr, type Cidr, type IpAddress } from './ip.js';
 import { createLoadSampler } from './load-sampler.js';
 import { createProtectionService, type ProtectionService } from './service.js';
 import type { RateTierName } from './tiers.js';
@@ -11,6 +11,8 @@ export interface ProtectionWiringDependencies {
   devMode: boolean;
   tenantTier: (tenantId: string) => RateTierName;
   setTenantTier: (tenantId: string, tier: RateTierName) => void;
+  /** Anomaly detection's temporary IP blocks (see ProtectionDependencies). */
+  temporarilyBlocked?: (address: IpAddress) => boolean;
 }
 
 export interface ProtectionWiring {
@@ -36,6 +38,7 @@ export function createProtection(settings: ProtectionSettings, deps: ProtectionW
     now: deps.now,
     tenantTier: deps.tenantTier,
     setTenantTier: deps.setTenantTier,
+    ...(deps.temporarilyBlocked ? { temporarilyBlocked: deps.temporarilyBlocked } : {}),
     sampleLoad: () => sampler.sample(),
     config: {
       devMode: deps.devMode,

@@ -8,6 +8,7 @@ import { createQueryPlanner, toStored, type QueryPlan } from './query.js';
 import { prepareStatements } from './statements.js';
 import { createStreamCache } from './stream-cache.js';
 import type {
+  AppendAudit,
   AppendResult,
   BatchResult,
   EventQuery,
@@ -42,10 +43,10 @@ export interface Page {
 }
 
 export interface EventStore {
-  /** Validates and appends one event. */
-  append(tenantId: string, input: unknown): Promise<AppendResult>;
-  /** Validates and appends a batch, all or nothing. */
-  appendBatch(tenantId: string, events: unknown): Promise<BatchResult>;
+  /** Validates and appends one event; `audit` writes the request's record in the same transaction. */
+  append(tenantId: string, input: unknown, audit?: AppendAudit): Promise<AppendResult>;
+  /** Validates and appends a batch, all or nothing (the audit record included). */
+  appendBatch(tenantId: string, events: unknown, audit?: AppendAudit): Promise<BatchResult>;
   getEvent(tenantId: string, eventId: Uint8Array): StoredEvent;
   planQuery(tenantId: string, query: EventQuery): QueryPlan;
   streams(tenantId: string, page: Page): { streams: StreamSummary[]; total: number };
@@ -86,11 +87,25 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
     event.sealed === null || !deps.sealer ? event : deps.sealer.reveal(event, view);
   const toFeedItem = (event: StoredEvent): FeedItem => feedItem(event, reveal);
 
-  function write(tenantId: string, events: ValidatedEvent[], indexed: boolean): Promise<AppendOutcome> {
+  function write(
+    tenantId: string,
+    events: ValidatedEvent[],
+    indexed: boolean,
+    audit: AppendAudit | undefined,
+  ): Promise<AppendOutcome> {
     return committer.submit({
-      run: () => appendEvents(appendDeps, tenantId, events, indexed),
+      run: () => {
+        const outcome = appendEvents(appendDeps, tenantId, events, indexed);
+        audit?.write({
+          count: outcome.results.length,
+          ingested: outcome.committed.length,
+          eventTypes: [...new Set(events.map((event) => event.eventType))],
+        });
+        return outcome;
+      },
       afterCommit: (outcome) => {
         outcome.sealJob?.committed();
+        audit?.committed();
         for (const [entityId, stream] of outcome.streams) streamCache.remember(tenantId, entityId, stream);
         if (outcome.committed.length === 0) return;
         deps.onCommitted?.(tenantId, outcome.committed.length);
@@ -102,13 +117,13 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
   }
 
   return {
-    async append(tenantId, input) {
-      const outcome = await write(tenantId, [validateOne(input)], false);
+    async append(tenantId, input, audit) {
+      const outcome = await write(tenantId, [validateOne(input)], false, audit);
       return outcome.results[0]!;
     },
 
-    async appendBatch(tenantId, input) {
-      const outcome = await write(tenantId, validateBatch(input), true);
+    async appendBatch(tenantId, input, audit) {
+      const outcome = await write(tenantId, validateBatch(input), true, audit);
       return { total: outcome.results.length, ingested: outcome.committed.length, events: outcome.results };
     },
 

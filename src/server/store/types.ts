@@ -141,6 +141,30 @@ export interface SealJob {
   committed(): void;
 }
 
+/**
+ * Auditing as the store sees it: a port, implemented outside the store (src/server/audit), so
+ * that a request's audit record commits in the same transaction as its events (fail closed).
+ */
+export interface AppendAudit {
+  /**
+   * Runs inside the append transaction after the request's events are written; throwing undoes
+   * the append. A job may run twice (group commit), so this must only write the database.
+   */
+  write(summary: AppendSummary): void;
+  /** The transaction committed. */
+  committed(): void;
+}
+
+/** What one append request did, for its audit record. */
+export interface AppendSummary {
+  /** Events in the request. */
+  count: number;
+  /** Of which new (repeats of an earlier event_id are not). */
+  ingested: number;
+  /** The distinct event types of the request. */
+  eventTypes: string[];
+}
+
 export interface SealedPayload {
   payloadJson: string;
   sealed: string | null;

@@ -5,6 +5,8 @@ import { identityMigration } from './002-identity.js';
 import { keyringMigration } from './003-keyring.js';
 import { fieldEncryptionMigration } from './004-field-encryption.js';
 import { protectionMigration } from './005-protection.js';
+import { auditMigration } from './006-audit.js';
+import { anomaliesMigration } from './007-anomalies.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -15,6 +17,8 @@ export const migrations: readonly Migration[] = [
   keyringMigration,
   fieldEncryptionMigration,
   protectionMigration,
+  auditMigration,
+  anomaliesMigration,
 ];
 
 export class SchemaTooNewError extends DomainError {

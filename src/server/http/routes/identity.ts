@@ -1,8 +1,9 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { ROLES, type IdentityService } from '../../identity/index.js';
+import { ROLES, type CreatedApiKey, type IdentityService, type User } from '../../identity/index.js';
 import { InvalidRequestError } from '../../errors/index.js';
 import { authenticate, credentialOf, rejectForeignTenant, requirePermission } from '../auth.js';
+import { audited, auditedAsync, auditedWrite, noteAudit, recordNow } from '../audit.js';
 import { parseBody } from '../body-schema.js';
 import { locals } from '../locals.js';
 
@@ -37,22 +38,41 @@ export function identityRoutes({ identity, devMode, body }: IdentityRoutesDepend
   const signedIn = [authenticate(identity, devMode), ...body, rejectForeignTenant];
   const admin = [...signedIn, requirePermission('admin')];
 
-  router.post('/auth/login', ...body, async (req, res) => {
+  // A failed login is recorded (by auditFailures) in the platform tenant, anonymously, with the
+  // username tried; a successful one in the user's tenant, as the user. Never the password.
+  router.post('/auth/login', audited('login', { anonymous: true }), ...body, async (req, res) => {
     const { username, password } = parseBody(loginSchema, req.body);
-    res.json(await identity.login(username, password));
+    noteAudit(res, { username });
+    const result = await identity.login(username, password);
+    const { user } = result;
+    recordNow(
+      req,
+      res,
+      { resource: user.id },
+      {
+        kind: 'user',
+        tenantId: user.tenant_id,
+        role: user.role,
+        subject: user.id,
+        name: user.username,
+      },
+    );
+    res.json(result);
   });
 
-  router.post('/auth/logout', ...signedIn, (_req, res) => {
+  router.post('/auth/logout', audited('logout'), ...signedIn, (req, res) => {
     const { principal } = locals(res);
     if (!principal.token) {
       throw new InvalidRequestError('logout ends a token; an API key is revoked with DELETE /api/v1/auth/api-keys/:id');
     }
-    identity.logout(principal);
+    auditedWrite(req, res, () => identity.logout(principal));
     res.json({ logged_out: true });
   });
 
-  router.get('/auth/me', ...signedIn, (_req, res) => {
-    res.json(identity.me(locals(res).principal));
+  router.get('/auth/me', audited('read_profile'), ...signedIn, (req, res) => {
+    const me = identity.me(locals(res).principal);
+    recordNow(req, res);
+    res.json(me);
   });
 
   // Admin-only, except first-run setup: with no users and no keys at all, the first account may register itself.
@@ -64,41 +84,74 @@ export function identityRoutes({ identity, devMode, body }: IdentityRoutesDepend
       error ? next(error) : requirePermission('admin')(req, res, next),
     );
   };
-  router.post('/auth/register', registerAccess, ...body, async (req, res) => {
-    const input = parseBody(registerSchema, req.body);
-    const actor = res.locals['principal'] as Parameters<IdentityService['register']>[0];
-    res.status(201).json(await identity.register(actor, input));
-  });
+  // First-run setup registers without a credential: that one is recorded anonymously in the platform tenant.
+  router.post(
+    '/auth/register',
+    audited('create_user', { anonymous: true }),
+    registerAccess,
+    ...body,
+    async (req, res) => {
+      const input = parseBody(registerSchema, req.body);
+      noteAudit(res, { username: input.username, ...(input.role === undefined ? {} : { role: input.role }) });
+      const actor = res.locals['principal'] as Parameters<IdentityService['register']>[0];
+      const user = await auditedAsync<User>(
+        req,
+        res,
+        (within) => identity.register(actor, input, within),
+        (created) => ({ resource: created.id, metadata: { role: created.role, tenant_id: created.tenant_id } }),
+      );
+      res.status(201).json(user);
+    },
+  );
 
-  router.put('/auth/password', ...signedIn, async (req, res) => {
+  router.put('/auth/password', audited('password_change'), ...signedIn, async (req, res) => {
     const { principal } = locals(res);
     if (principal.kind !== 'user') throw new InvalidRequestError('only a signed-in user has a password to change');
     const { current_password, new_password } = parseBody(passwordSchema, req.body);
-    await identity.changePassword(principal, current_password, new_password);
+    await auditedAsync(
+      req,
+      res,
+      (within) => identity.changePassword(principal, current_password, new_password, within),
+      () => ({
+        resource: principal.subject,
+      }),
+    );
     res.json({ changed: true });
   });
 
-  router.post('/auth/api-keys', ...admin, async (req, res) => {
+  // The record names the key by id, name and role: never the key itself.
+  router.post('/auth/api-keys', audited('api_key_created'), ...admin, async (req, res) => {
     const input = parseBody(apiKeySchema, req.body);
-    res.status(201).json(await identity.createApiKey(locals(res).principal, input));
+    const created = await auditedAsync<CreatedApiKey>(
+      req,
+      res,
+      (within) => identity.createApiKey(locals(res).principal, input, within),
+      (key) => ({ resource: key.id, metadata: { name: key.name, role: key.role, expires_at: key.expires_at } }),
+    );
+    res.status(201).json(created);
   });
-  router.get('/auth/api-keys', ...admin, (_req, res) => {
-    res.json({ api_keys: identity.listApiKeys(locals(res).tenantId) });
+  router.get('/auth/api-keys', audited('list_api_keys'), ...admin, (req, res) => {
+    const keys = identity.listApiKeys(locals(res).tenantId);
+    recordNow(req, res, { metadata: { count: keys.length } });
+    res.json({ api_keys: keys });
   });
-  router.delete('/auth/api-keys/:id', ...admin, (req, res) => {
-    identity.revokeApiKey(locals(res).tenantId, String(req.params['id']));
+  router.delete('/auth/api-keys/:id', audited('api_key_revoked'), ...admin, (req, res) => {
+    auditedWrite(req, res, () => identity.revokeApiKey(locals(res).tenantId, String(req.params['id'])));
     res.json({ revoked: true });
   });
 
-  router.get('/auth/users', ...admin, (_req, res) => {
-    res.json({ users: identity.listUsers(locals(res).tenantId) });
+  router.get('/auth/users', audited('list_users'), ...admin, (req, res) => {
+    const users = identity.listUsers(locals(res).tenantId);
+    recordNow(req, res, { metadata: { count: users.length } });
+    res.json({ users });
   });
-  router.put('/auth/users/:id/role', ...admin, (req, res) => {
+  router.put('/auth/users/:id/role', audited('change_permissions'), ...admin, (req, res) => {
     const { role } = parseBody(roleSchema, req.body);
-    res.json(identity.setRole(locals(res).tenantId, String(req.params['id']), role));
+    noteAudit(res, { role });
+    res.json(auditedWrite(req, res, () => identity.setRole(locals(res).tenantId, String(req.params['id']), role)));
   });
-  router.delete('/auth/users/:id', ...admin, (req, res) => {
-    identity.deleteUser(locals(res).tenantId, String(req.params['id']));
+  router.delete('/auth/users/:id', audited('delete_user'), ...admin, (req, res) => {
+    auditedWrite(req, res, () => identity.deleteUser(locals(res).tenantId, String(req.params['id'])));
     res.json({ deleted: true });
   });
 

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { InvalidRequestError } from '../../errors/index.js';
 import { can } from '../../identity/index.js';
 import type { Keyring } from '../../kms/index.js';
-import { requirePermission } from '../auth.js';
+import { audited, auditedWrite, noteAudit, recordNow } from '../audit.js';
+import { denyPermission, requirePermission } from '../auth.js';
 import { parseBody } from '../body-schema.js';
-import { sendError } from '../errors.js';
 import { locals } from '../locals.js';
 
 /** The largest plaintext encrypt takes, decoded (Vault transit's spirit: small secrets, not files). */
@@ -64,17 +64,30 @@ export function kmsRoutes({ keyring }: { keyring: Keyring }): Router {
   const manage: RequestHandler = requirePermission('manage_keys');
   const decrypt: RequestHandler = requirePermission('decrypt');
 
-  router.post('/kms/keys', manage, (req, res) => {
+  // Every KMS operation leaves one record naming the key (and version figures); never a
+  // plaintext, a ciphertext, a context or a data key.
+  router.post('/kms/keys', audited('kms_create_key'), manage, (req, res) => {
     const { name } = parseBody(createSchema, req.body);
-    res.status(201).json(keyring.createKey(locals(res).tenantId, name));
+    res.status(201).json(
+      auditedWrite(
+        req,
+        res,
+        () => keyring.createKey(locals(res).tenantId, name),
+        () => ({ resource: name }),
+      ),
+    );
   });
-  router.get('/kms/keys', manage, (_req, res) => {
-    res.json({ keys: keyring.listKeys(locals(res).tenantId) });
+  router.get('/kms/keys', audited('kms_list_keys'), manage, (req, res) => {
+    const keys = keyring.listKeys(locals(res).tenantId);
+    recordNow(req, res, { metadata: { count: keys.length } });
+    res.json({ keys });
   });
-  router.get('/kms/keys/:name', manage, (req, res) => {
-    res.json(keyring.getKey(locals(res).tenantId, nameOf(req.params)));
+  router.get('/kms/keys/:name', audited('kms_read_key'), manage, (req, res) => {
+    const key = keyring.getKey(locals(res).tenantId, nameOf(req.params));
+    recordNow(req, res);
+    res.json(key);
   });
-  router.delete('/kms/keys/:name', manage, (req, res) => {
+  router.delete('/kms/keys/:name', audited('kms_destroy_key'), manage, (req, res) => {
     const name = nameOf(req.params);
     // Checks the key exists (404 before 400) and the name is valid, before looking at the body.
     keyring.getKey(locals(res).tenantId, name);
@@ -89,75 +102,87 @@ export function kmsRoutes({ keyring }: { keyring: Keyring }): Router {
         { path: '/confirm', problem: 'must equal the key name' },
       ]);
     }
-    res.json(keyring.destroy(locals(res).tenantId, name, confirm));
+    res.json(auditedWrite(req, res, () => keyring.destroy(locals(res).tenantId, name, confirm)));
   });
-  router.post('/kms/keys/:name/rotate', manage, (req, res) => {
+  router.post('/kms/keys/:name/rotate', audited('kms_rotate'), manage, (req, res) => {
     parseBody(emptySchema, req.body);
-    res.json(keyring.rotate(locals(res).tenantId, nameOf(req.params)));
+    res.json(auditedWrite(req, res, () => keyring.rotate(locals(res).tenantId, nameOf(req.params))));
   });
-  router.put('/kms/keys/:name/config', manage, (req, res) => {
+  router.put('/kms/keys/:name/config', audited('kms_configure_key'), manage, (req, res) => {
     const config = parseBody(configSchema, req.body);
+    noteAudit(res, { ...config });
     res.json(
-      keyring.configure(locals(res).tenantId, nameOf(req.params), {
-        ...(config.min_decryption_version === undefined
-          ? {}
-          : { min_decryption_version: config.min_decryption_version }),
-        ...(config.min_encryption_version === undefined
-          ? {}
-          : { min_encryption_version: config.min_encryption_version }),
-      }),
+      auditedWrite(req, res, () =>
+        keyring.configure(locals(res).tenantId, nameOf(req.params), {
+          ...(config.min_decryption_version === undefined
+            ? {}
+            : { min_decryption_version: config.min_decryption_version }),
+          ...(config.min_encryption_version === undefined
+            ? {}
+            : { min_encryption_version: config.min_encryption_version }),
+        }),
+      ),
     );
   });
-  router.post('/kms/keys/:name/disable', manage, (req, res) => {
+  router.post('/kms/keys/:name/disable', audited('kms_disable_key'), manage, (req, res) => {
     parseBody(emptySchema, req.body);
-    res.json(keyring.disable(locals(res).tenantId, nameOf(req.params)));
+    res.json(auditedWrite(req, res, () => keyring.disable(locals(res).tenantId, nameOf(req.params))));
   });
-  router.post('/kms/keys/:name/enable', manage, (req, res) => {
+  router.post('/kms/keys/:name/enable', audited('kms_enable_key'), manage, (req, res) => {
     parseBody(emptySchema, req.body);
-    res.json(keyring.enable(locals(res).tenantId, nameOf(req.params)));
+    res.json(auditedWrite(req, res, () => keyring.enable(locals(res).tenantId, nameOf(req.params))));
   });
 
-  router.post('/kms/keys/:name/encrypt', manage, (req, res) => {
+  router.post('/kms/keys/:name/encrypt', audited('kms_encrypt'), manage, (req, res) => {
     const body = parseBody(encryptSchema, req.body);
     try {
       const { tenantId } = locals(res);
-      res.json({
-        ciphertext: keyring.encrypt(tenantId, nameOf(req.params), body.plaintext, body.context, body.key_version),
+      noteAudit(res, {
+        bytes: body.plaintext.length,
+        ...(body.key_version === undefined ? {} : { key_version: body.key_version }),
       });
+      const ciphertext = auditedWrite(req, res, () =>
+        keyring.encrypt(tenantId, nameOf(req.params), body.plaintext, body.context, body.key_version),
+      );
+      res.json({ ciphertext });
     } finally {
       body.plaintext.fill(0);
     }
   });
-  router.post('/kms/keys/:name/decrypt', decrypt, (req, res) => {
+  // Recorded before the plaintext is computed and sent: no record, no plaintext.
+  router.post('/kms/keys/:name/decrypt', audited('kms_decrypt'), decrypt, (req, res) => {
     const body = parseBody(decryptSchema, req.body);
-    const plaintext = keyring.decrypt(locals(res).tenantId, nameOf(req.params), body.ciphertext, body.context);
+    const plaintext = auditedWrite(req, res, () =>
+      keyring.decrypt(locals(res).tenantId, nameOf(req.params), body.ciphertext, body.context),
+    );
     try {
       res.json({ plaintext: plaintext.toString('base64') });
     } finally {
       plaintext.fill(0);
     }
   });
-  router.post('/kms/keys/:name/rewrap', manage, (req, res) => {
+  router.post('/kms/keys/:name/rewrap', audited('kms_rewrap'), manage, (req, res) => {
     const body = parseBody(decryptSchema, req.body);
-    res.json({ ciphertext: keyring.rewrap(locals(res).tenantId, nameOf(req.params), body.ciphertext, body.context) });
+    const ciphertext = auditedWrite(req, res, () =>
+      keyring.rewrap(locals(res).tenantId, nameOf(req.params), body.ciphertext, body.context),
+    );
+    res.json({ ciphertext });
   });
-  router.post('/kms/keys/:name/datakey', manage, (req, res) => {
+  router.post('/kms/keys/:name/datakey', audited('kms_datakey'), manage, (req, res, next) => {
     const body = parseBody(dataKeySchema, req.body);
     const wrappedOnly = body.wrapped_only === true;
-    if (!wrappedOnly) {
+    if (!wrappedOnly && !can(locals(res).principal, 'decrypt')) {
       // The plaintext data key is plaintext: it needs decrypt as well (checked before any key is made).
-      const { principal } = locals(res);
-      if (!can(principal, 'decrypt')) {
-        sendError(res, 403, 'forbidden', `this needs the decrypt permission, which role ${principal.role} lacks`, {
-          required_permission: 'decrypt',
-        });
-        return;
-      }
+      denyPermission(req, res, next, 'decrypt');
+      return;
     }
-    const result = keyring.dataKey(locals(res).tenantId, nameOf(req.params), {
-      wrappedOnly,
-      ...(body.context === undefined ? {} : { context: body.context }),
-    });
+    noteAudit(res, { wrapped_only: wrappedOnly });
+    const result = auditedWrite(req, res, () =>
+      keyring.dataKey(locals(res).tenantId, nameOf(req.params), {
+        wrappedOnly,
+        ...(body.context === undefined ? {} : { context: body.context }),
+      }),
+    );
     if (result.plaintext === undefined) {
       res.json({ ciphertext: result.ciphertext });
       return;

@@ -11,6 +11,7 @@ import {
 } from '../../protection/index.js';
 import { NotFoundError } from '../../errors/index.js';
 import { authenticate, requirePermission } from '../auth.js';
+import { audited, auditedWrite, noteAudit, recordNow } from '../audit.js';
 import { parseBody } from '../body-schema.js';
 import { locals } from '../locals.js';
 import { protectionLocals } from '../protection/index.js';
@@ -84,27 +85,35 @@ export function securityRoutes(deps: SecurityRoutesDependencies): Router {
     }
   }
 
-  router.get('/security/rate-limits', (_req, res) => {
+  router.get('/security/rate-limits', audited('read_rate_limits'), (req, res) => {
     const tenants = isPlatformAdmin(res) ? identity.listTenants().map((t) => t.tenant_id) : [locals(res).tenantId];
     const rateLimits = tenants.map((tenantId) => protection.rateLimitOf(tenantId));
+    recordNow(req, res, { metadata: { count: rateLimits.length } });
     res.json({ rate_limits: rateLimits, total: rateLimits.length, enabled: protection.rateLimited() });
   });
-  router.get('/security/rate-limits/:tenant_id', (req, res) => {
+  router.get('/security/rate-limits/:tenant_id', audited('read_rate_limits'), (req, res) => {
     const tenantId = visibleTenant(res, tenantIdParam(req.params['tenant_id']));
     identity.getTenant(tenantId);
+    recordNow(req, res, { resource: tenantId });
     res.json({ ...protection.rateLimitOf(tenantId), enabled: protection.rateLimited() });
   });
-  router.put('/security/rate-limits/:tenant_id', platformAdmin, (req, res) => {
+  router.put('/security/rate-limits/:tenant_id', audited('update_rate_limits'), platformAdmin, (req, res) => {
     const tenantId = tenantIdParam(req.params['tenant_id']);
     const input = parseBody(rateLimitSchema, req.body);
-    res.json('tier' in input ? protection.setTier(tenantId, input.tier) : protection.setOverride(tenantId, input));
+    noteAudit(res, { ...input });
+    res.json(
+      auditedWrite(req, res, () =>
+        'tier' in input ? protection.setTier(tenantId, input.tier) : protection.setOverride(tenantId, input),
+      ),
+    );
   });
 
-  router.get('/security/ip-rules', (_req, res) => {
+  router.get('/security/ip-rules', audited('list_ip_rules'), (req, res) => {
     const rules = protection.listIpRules(isPlatformAdmin(res) ? undefined : locals(res).tenantId);
+    recordNow(req, res, { metadata: { count: rules.length } });
     res.json({ ip_rules: rules, total: rules.length, default_action: protection.settings().default_ip_action });
   });
-  router.post('/security/ip-rules', (req, res) => {
+  router.post('/security/ip-rules', audited('add_ip_rule'), (req, res) => {
     const input = parseBody(ipRuleSchema, req.body);
     const own = locals(res).tenantId;
     if (input.scope === 'global' && input.tenant_id !== undefined) {
@@ -118,15 +127,24 @@ export function securityRoutes(deps: SecurityRoutesDependencies): Router {
     }
     const rule = { scope: input.scope, tenantId, list: input.list, cidr: input.cidr, note: input.note };
     if (input.list === 'block') refuseSelfLockout(res, { rule });
-    res.status(201).json(protection.addIpRule(rule));
+    noteAudit(res, { scope: input.scope, tenant_id: tenantId, list: input.list, cidr: input.cidr });
+    // After the insert, only the rule filter's cache is dropped: safe to record after it (for the new id).
+    const added = auditedWrite(
+      req,
+      res,
+      () => protection.addIpRule(rule),
+      (created) => ({ resource: created.id }),
+    );
+    res.status(201).json(added);
   });
-  router.delete('/security/ip-rules/:id', (req, res) => {
+  router.delete('/security/ip-rules/:id', audited('remove_ip_rule'), (req, res) => {
     const id = String(req.params['id']).slice(0, 100);
     const rule = protection.getIpRule(id);
     if (!isPlatformAdmin(res) && (rule.scope === 'global' || rule.tenant_id !== locals(res).tenantId)) {
       throw new NotFoundError(`IP rule ${JSON.stringify(id)} does not exist`);
     }
-    protection.removeIpRule(id);
+    noteAudit(res, { scope: rule.scope, list: rule.list, cidr: rule.cidr });
+    auditedWrite(req, res, () => protection.removeIpRule(id));
     res.json({ deleted: true });
   });
 
@@ -136,13 +154,17 @@ export function securityRoutes(deps: SecurityRoutesDependencies): Router {
     ...deps.startup,
     system_load: protection.systemLoad(),
   });
-  router.get('/security/settings', platformAdmin, (_req, res) => {
-    res.json(settingsView());
+  router.get('/security/settings', audited('read_security_settings'), platformAdmin, (req, res) => {
+    const view = settingsView();
+    recordNow(req, res);
+    res.json(view);
   });
-  router.put('/security/settings', platformAdmin, (req, res) => {
+  // Settings hold no secrets: the patch itself is the record's metadata.
+  router.put('/security/settings', audited('update_security_settings'), platformAdmin, (req, res) => {
     const patch = parseBody(settingsPatchSchema, req.body);
     if (patch.default_ip_action === 'block') refuseSelfLockout(res, { defaultAction: 'block' });
-    protection.updateSettings(patch);
+    noteAudit(res, { changes: patch });
+    auditedWrite(req, res, () => protection.updateSettings(patch));
     res.json(settingsView());
   });
   return router;

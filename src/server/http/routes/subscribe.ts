@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { Router, type Request } from 'express';
 import type { Metrics } from '../../metrics/index.js';
 import { matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
+import { audited, recordNow } from '../audit.js';
 import { requirePermission } from '../auth.js';
 import { locals } from '../locals.js';
 import { payloadViewOf } from '../payload-view.js';
@@ -43,7 +44,7 @@ export function subscribeRoutes({
 }: SubscribeDependencies): Router {
   const router = Router();
 
-  router.get('/events/subscribe', requirePermission('read'), async (req, res) => {
+  router.get('/events/subscribe', audited('subscribe'), requirePermission('read'), async (req, res) => {
     const tenantId = locals(res).tenantId;
     const view = payloadViewOf(locals(res).principal);
     const entityId = entityIdParam(req.query);
@@ -58,6 +59,14 @@ export function subscribeRoutes({
     let cursor =
       resumeAfter ?? (fromPosition === undefined ? store.headPosition(tenantId) : Math.max(fromPosition - 1, 0));
 
+    recordNow(req, res, {
+      metadata: {
+        transport: 'sse',
+        from_position: cursor,
+        ...(entityId === undefined ? {} : { entity_id: entityId }),
+        ...(prefix === undefined ? {} : { event_type_prefix: prefix }),
+      },
+    });
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',

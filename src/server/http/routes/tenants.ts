@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { IdentityService } from '../../identity/index.js';
 import { authenticate, requirePermission } from '../auth.js';
+import { audited, auditedWrite, noteAudit, recordNow } from '../audit.js';
 import { parseBody } from '../body-schema.js';
 
 const RATE_TIERS = ['free', 'professional', 'unlimited', 'dev_mode'] as const;
@@ -30,28 +31,44 @@ export function tenantRoutes({
   const router = Router();
   router.use('/tenants', authenticate(identity, devMode), requirePermission('manage_tenants'), ...body);
 
-  router.post('/tenants', (req, res) => {
-    res.status(201).json(identity.createTenant(parseBody(createSchema, req.body)));
+  // Records go to the acting admin's (platform) tenant; the resource is the tenant acted on.
+  router.post('/tenants', audited('create_tenant'), (req, res) => {
+    const input = parseBody(createSchema, req.body);
+    const tenant = auditedWrite(
+      req,
+      res,
+      () => identity.createTenant(input),
+      (created) => ({
+        resource: created.tenant_id,
+        metadata: { name: created.name, rate_tier: created.rate_tier },
+      }),
+    );
+    res.status(201).json(tenant);
   });
-  router.get('/tenants', (_req, res) => {
+  router.get('/tenants', audited('list_tenants'), (req, res) => {
     const tenants = identity.listTenants();
+    recordNow(req, res, { metadata: { count: tenants.length } });
     res.json({ tenants, total: tenants.length });
   });
-  router.get('/tenants/:id', (req, res) => {
-    res.json(identity.getTenant(String(req.params['id'])));
+  router.get('/tenants/:id', audited('read_tenant'), (req, res) => {
+    const tenant = identity.getTenant(String(req.params['id']));
+    recordNow(req, res);
+    res.json(tenant);
   });
-  router.put('/tenants/:id', (req, res) => {
-    res.json(identity.updateTenant(String(req.params['id']), parseBody(updateSchema, req.body)));
+  router.put('/tenants/:id', audited('modify_tenant'), (req, res) => {
+    const changes = parseBody(updateSchema, req.body);
+    noteAudit(res, { changes });
+    res.json(auditedWrite(req, res, () => identity.updateTenant(String(req.params['id']), changes)));
   });
-  router.delete('/tenants/:id', (req, res) => {
-    identity.deleteTenant(String(req.params['id']));
+  router.delete('/tenants/:id', audited('delete_tenant'), (req, res) => {
+    auditedWrite(req, res, () => identity.deleteTenant(String(req.params['id'])));
     res.json({ deleted: true });
   });
-  router.post('/tenants/:id/activate', (req, res) => {
-    res.json(identity.setTenantStatus(String(req.params['id']), 'active'));
+  router.post('/tenants/:id/activate', audited('activate_tenant'), (req, res) => {
+    res.json(auditedWrite(req, res, () => identity.setTenantStatus(String(req.params['id']), 'active')));
   });
-  router.post('/tenants/:id/deactivate', (req, res) => {
-    res.json(identity.setTenantStatus(String(req.params['id']), 'suspended'));
+  router.post('/tenants/:id/deactivate', audited('suspend_tenant'), (req, res) => {
+    res.json(auditedWrite(req, res, () => identity.setTenantStatus(String(req.params['id']), 'suspended')));
   });
   return router;
 }
