@@ -1,4 +1,3 @@
-import { v7 as uuidV7 } from 'uuid';
 import type { SqliteDatabase } from '../db/index.js';
 import type { DerivedKey } from '../kms/index.js';
 import { canonicalRecord, chainHash, GENESIS_HASH } from './chain.js';
@@ -8,6 +7,7 @@ import { createAuditQueries } from './query.js';
 import { isoOf } from './rows.js';
 import { loadSigner } from './signer.js';
 import { prepareAuditStatements } from './statements.js';
+import { createEventIdGenerator, uuidText } from '../store/index.js';
 import type { AuditContext, AuditEntry, AuditJob, AuditLog, AuditRecord } from './types.js';
 import { verifyTenant } from './verify.js';
 
@@ -58,7 +58,9 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     intervalMs: settings.checkpointIntervalMs,
     onError: deps.onError,
   });
-  const newId = deps.newId ?? (() => uuidV7());
+  // The store's UUIDv7 generator: random bytes from a pool, not one randomFill per record.
+  const nextId = createEventIdGenerator(deps.now);
+  const newId = deps.newId ?? (() => uuidText(nextId()));
   const listeners = new Set<(record: AuditRecord) => void>();
 
   /** Inserts one record at the head of its tenant's chain; the caller holds the transaction. */
