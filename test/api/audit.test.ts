@@ -375,6 +375,25 @@ const cases: Case[] = [
   },
   { name: 'list IP rules', action: 'list_ip_rules', status: 200, run: () => call('GET', '/security/ip-rules', acme) },
   {
+    name: 'list anomaly findings',
+    action: 'list_anomalies',
+    status: 200,
+    run: () => call('GET', '/security/anomalies', acme),
+  },
+  {
+    name: 'read an unknown finding (a failure, still one record)',
+    action: 'read_anomaly',
+    outcome: 'failure',
+    status: 404,
+    run: () => call('GET', '/security/anomalies/no-such-finding', acme),
+  },
+  {
+    name: 'list enforcement actions',
+    action: 'list_anomaly_actions',
+    status: 200,
+    run: () => call('GET', '/security/anomalies/actions', acme),
+  },
+  {
     name: 'remove IP rule',
     action: 'remove_ip_rule',
     status: 200,

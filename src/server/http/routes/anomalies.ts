@@ -5,6 +5,7 @@ import { DETECTORS, type AnomalyEngine, type AnomalyFilter, type DetectorName } 
 import { InvalidRequestError } from '../../errors/index.js';
 import type { IdentityService } from '../../identity/index.js';
 import { authenticate, rejectForeignTenant, requirePermission } from '../auth.js';
+import { audited, auditedWrite, recordNow } from '../audit.js';
 import { parseBody } from '../body-schema.js';
 import { locals } from '../locals.js';
 import { integerParam, MAX_SAFE, single, timeParam } from '../params.js';
@@ -82,13 +83,16 @@ export function anomalyRoutes(deps: AnomalyRoutesDependencies): Router {
   const readAudit = requirePermission('read_audit');
   const admin = requirePermission('admin');
 
-  router.get('/security/anomalies', readAudit, (req, res) => {
-    res.json(anomalies.list(locals(res).tenantId, filterOf(req.query), pageOf(req.query)));
+  router.get('/security/anomalies', audited('list_anomalies'), readAudit, (req, res) => {
+    const page = anomalies.list(locals(res).tenantId, filterOf(req.query), pageOf(req.query));
+    recordNow(req, res, { metadata: { count: page.anomalies.length } });
+    res.json(page);
   });
 
-  router.get('/security/anomalies/stream', readAudit, (req, res) => {
+  router.get('/security/anomalies/stream', audited('subscribe_anomalies'), readAudit, (req, res) => {
     const tenantId = locals(res).tenantId;
     const filter = filterOf(req.query);
+    recordNow(req, res);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
@@ -117,19 +121,25 @@ export function anomalyRoutes(deps: AnomalyRoutesDependencies): Router {
     });
   });
 
-  router.get('/security/anomalies/actions', readAudit, (req, res) => {
-    res.json(anomalies.listActions(locals(res).tenantId, pageOf(req.query)));
+  router.get('/security/anomalies/actions', audited('list_anomaly_actions'), readAudit, (req, res) => {
+    const page = anomalies.listActions(locals(res).tenantId, pageOf(req.query));
+    recordNow(req, res);
+    res.json(page);
   });
-  router.delete('/security/anomalies/actions/:id', admin, (req, res) => {
-    res.json(anomalies.reverseAction(locals(res).tenantId, idParam(req), actorOf(res)));
+  router.delete('/security/anomalies/actions/:id', audited('reverse_anomaly_action'), admin, (req, res) => {
+    res.json(auditedWrite(req, res, () => anomalies.reverseAction(locals(res).tenantId, idParam(req), actorOf(res))));
   });
 
-  router.get('/security/anomalies/:id', readAudit, (req, res) => {
-    res.json(anomalies.get(locals(res).tenantId, idParam(req)));
+  router.get('/security/anomalies/:id', audited('read_anomaly'), readAudit, (req, res) => {
+    const anomaly = anomalies.get(locals(res).tenantId, idParam(req));
+    recordNow(req, res);
+    res.json(anomaly);
   });
-  router.post('/security/anomalies/:id/resolve', admin, (req, res) => {
+  router.post('/security/anomalies/:id/resolve', audited('resolve_anomaly'), admin, (req, res) => {
     const { note } = parseBody(resolveSchema, req.body);
-    res.json(anomalies.resolve(locals(res).tenantId, idParam(req), actorOf(res), note ?? null));
+    res.json(
+      auditedWrite(req, res, () => anomalies.resolve(locals(res).tenantId, idParam(req), actorOf(res), note ?? null)),
+    );
   });
   return router;
 }
