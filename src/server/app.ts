@@ -18,7 +18,14 @@ import {
 } from './db/index.js';
 import { DomainError } from './errors/index.js';
 import { createFieldCrypto, type FieldCrypto } from './fields/index.js';
-import { attachWebSocket, createHttpApp, DEV_PRINCIPAL, principalOf, stillAuthorized } from './http/index.js';
+import {
+  attachWebSocket,
+  createHttpApp,
+  DEV_PRINCIPAL,
+  principalActor,
+  principalOf,
+  stillAuthorized,
+} from './http/index.js';
 import { createWebServer, upgradeGuard } from './http/protection/index.js';
 import { createHostCheck, createProtection, type ProtectionService } from './protection/index.js';
 import {
@@ -27,6 +34,7 @@ import {
   PLATFORM_TENANT,
   type BootstrapResult,
   type IdentityService,
+  type Principal,
 } from './identity/index.js';
 import {
   createKeyring,
@@ -347,6 +355,7 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       recheckMs: config.sseHeartbeatMs,
       originAllowed: (origin) => isOwnOrigin(origin, boundPort),
       networkGuard: app.protection ? upgradeGuard(app.protection) : undefined,
+      recordSubscription: (req, principal) => recordWebSocketSubscription(app.audit, req, principal, logger),
       maxBufferedBytes: config.wsMaxBufferedBytes,
     });
     opened = app;
@@ -590,5 +599,34 @@ function describeListenError(error: NodeJS.ErrnoException, host: string, port: n
       return `address ${host} is not available on this machine`;
     default:
       return `cannot listen on ${host}:${port} (${error.code ?? error.message})`;
+  }
+}
+
+/** One `subscribe` record per WebSocket, like SSE's; false (refuse the upgrade) when it cannot be written. */
+function recordWebSocketSubscription(
+  audit: AuditLog,
+  req: IncomingMessage,
+  principal: Principal,
+  logger: Logger,
+): boolean {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  try {
+    audit.record(
+      {
+        tenantId: principal.tenantId,
+        actor: principalActor(principal, req.socket.remoteAddress ?? null),
+        requestId: null,
+      },
+      {
+        action: 'subscribe',
+        outcome: 'success',
+        resource: null,
+        metadata: { transport: 'websocket', path: url.pathname },
+      },
+    );
+    return true;
+  } catch (error) {
+    logger.error({ err: error }, 'audit: a WebSocket subscription could not be recorded; refused');
+    return false;
   }
 }

@@ -1,4 +1,5 @@
 import sqlcipher from '@journeyapps/sqlcipher';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIPHER_PAGE_SIZE } from '../../src/server/db/index.js';
 import { bearer, createTenant, createUser, strongPassword, type Headers } from '../support/identity.js';
@@ -70,6 +71,27 @@ describe('fail closed', () => {
     });
     expect(again.status, again.text).toBe(201);
     expect(server.app.store.stats('acme').total_events).toBe(before + 1);
+  });
+
+  it('a WebSocket subscription is refused (503) before the socket opens', async () => {
+    await hideTrail(true);
+    try {
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, { headers: acme });
+        ws.once('open', () => {
+          ws.close();
+          resolve(101);
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.once('error', () => undefined);
+      });
+      expect(status).toBe(503);
+    } finally {
+      await hideTrail(false);
+    }
   });
 
   it('a read sends no data, a decrypt no plaintext', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { AuditRecord } from '../../src/server/audit/index.js';
 import { exactlyOne } from '../support/audit.js';
 import {
@@ -562,6 +563,27 @@ describe('every audited action leaves exactly one record', () => {
     expect(record.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
     expect(new Date(record.timestamp).toISOString()).toBe(record.timestamp);
     testCase.check?.(record, response!.body);
+  });
+});
+
+describe('WebSocket subscriptions', () => {
+  it('leave one subscribe record each, with the actor, before the socket opens', async () => {
+    let ws: WebSocket | undefined;
+    const record = await exactlyOne(server, async () => {
+      ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, { headers: acme });
+      await new Promise((resolve, reject) => {
+        ws!.once('open', resolve);
+        ws!.once('error', reject);
+      });
+    });
+    ws?.close();
+    expect(record).toMatchObject({
+      tenant_id: 'acme',
+      action: 'subscribe',
+      outcome: 'success',
+      actor: { type: 'user', id: ann.id, name: 'aud-ann' },
+      metadata: { transport: 'websocket' },
+    });
   });
 });
 

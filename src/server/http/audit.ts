@@ -52,7 +52,11 @@ export function auditLogOf(req: Request): AuditLog {
 }
 
 export function actorOf(req: Request, res: Response, principal = responseLocals(res).principal): AuditActor {
-  const ip = protectionLocals(res).clientIp ?? req.socket.remoteAddress ?? null;
+  return principalActor(principal, protectionLocals(res).clientIp ?? req.socket.remoteAddress ?? null);
+}
+
+/** The actor a principal (or, without one, an anonymous caller at `ip`) is recorded as. */
+export function principalActor(principal: Principal | undefined, ip: string | null): AuditActor {
   if (!principal) return { type: 'anonymous', id: null, ip };
   return {
     type: principal.kind === 'api_key' ? 'api_key' : 'user',

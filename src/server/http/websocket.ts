@@ -34,6 +34,11 @@ export interface WebSocketOptions {
    * called without a tenant before authentication and with it after. Absent: protection is off.
    */
   networkGuard?: ((req: IncomingMessage, tenantId?: string) => 403 | 429 | undefined) | undefined;
+  /**
+   * Records the subscription in the audit trail before the socket opens; false when the record
+   * could not be written, and the upgrade is then refused (fail closed, like every route).
+   */
+  recordSubscription?: (req: IncomingMessage, principal: Principal) => boolean;
   /** Past this many bytes queued for a client, events for it are dropped and counted. */
   maxBufferedBytes?: number;
   pingIntervalMs?: number;
@@ -117,6 +122,9 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): { cl
         if (named.some((tenantId) => tenantId !== principal.tenantId)) return refuse(socket, 403, 'Forbidden');
         const refused = options.networkGuard?.(req, principal.tenantId);
         if (refused !== undefined) return refuse(socket, refused, refused === 429 ? 'Too Many Requests' : 'Forbidden');
+        if (options.recordSubscription && !options.recordSubscription(req, principal)) {
+          return refuse(socket, 503, 'Service Unavailable');
+        }
         wss.handleUpgrade(req, socket, head, (ws) => serve(ws, principal.tenantId, payloadViewOf(principal), req));
       },
       (error: unknown) => {
