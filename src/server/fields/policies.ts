@@ -13,6 +13,8 @@ export interface EncryptionPolicy {
 /** A policy as the sealer uses it: each pointer with its parsed tokens. */
 export interface CompiledPolicy {
   fields: { pointer: string; tokens: string[] }[];
+  /** JSON.stringify of every pointer, for events that hold all of them (the usual case). */
+  pointersJson: string;
 }
 
 export interface PolicyStore {
@@ -69,6 +71,7 @@ export function createPolicyStore(db: SqliteDatabase, now: () => number): Policy
   const compiledByTenant = new Map<string, Map<string, CompiledPolicy>>();
   const compile = (fields: string[]): CompiledPolicy => ({
     fields: fields.map((pointer) => ({ pointer, tokens: parsePointer(pointer) as string[] })),
+    pointersJson: JSON.stringify(fields),
   });
   for (const row of st.allTenants.all()) {
     const forTenant = compiledByTenant.get(row.tenant_id) ?? new Map<string, CompiledPolicy>();

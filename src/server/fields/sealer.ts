@@ -1,5 +1,5 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import { NONCE_BYTES, open, seal } from '../kms/keyring/aead.js';
+import { NONCE_BYTES, open, sealTextToBase64 } from '../kms/keyring/aead.js';
 import type { PayloadSealer, PayloadView, SealJob, StoredEvent } from '../store/index.js';
 import { locate, parsePointer } from './pointers.js';
 import type { PolicyStore } from './policies.js';
@@ -25,8 +25,17 @@ const SHREDDED = Object.freeze({ $shredded: true });
  * exact list of pointers, so it cannot be moved to another tenant, entity, event or field. A JSON
  * array is an unambiguous encoding of the list (no two lists serialise alike).
  */
-function eventAad(tenantId: string, entityId: string, generation: number, eventId: string, pointers: string[]): Buffer {
-  return Buffer.from(JSON.stringify(['allsource/fields', tenantId, entityId, generation, eventId, pointers]), 'utf8');
+function eventAad(
+  tenantId: string,
+  entityId: string,
+  generation: number,
+  eventId: string,
+  pointersJson: string,
+): Buffer {
+  // Byte for byte JSON.stringify(['allsource/fields', tenantId, entityId, generation, eventId, pointers]),
+  // built around the policy's pointer list, serialised once.
+  const head = `["allsource/fields",${JSON.stringify(tenantId)},${JSON.stringify(entityId)},${generation},`;
+  return Buffer.from(`${head}${JSON.stringify(eventId)},${pointersJson}]`, 'utf8');
 }
 
 /** Nonces come from a pool: one randomBytes call per 4,096 of them instead of one per event. */
@@ -115,7 +124,7 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
     const plaintext = open(
       key.key,
       Buffer.from(record.c, 'base64'),
-      eventAad(event.tenant_id, event.entity_id, record.g, event.id, record.f),
+      eventAad(event.tenant_id, event.entity_id, record.g, event.id, JSON.stringify(record.f)),
     );
     const values = plaintext ? (JSON.parse(plaintext.toString('utf8')) as unknown) : undefined;
     if (!Array.isArray(values) || values.length !== count)
@@ -131,43 +140,47 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
         seal(tenantId, entityId, eventType, eventId, payload, payloadJson) {
           const policy = policies.compiled(tenantId, eventType);
           if (!policy) return { payloadJson, sealed: null };
+          // Parallel arrays rather than an object per value: this runs for every sealed event.
           const pointers: string[] = [];
           const values: unknown[] = [];
-          const emptied: { slot: Slot; key: string | number }[] = [];
+          const slots: Slot[] = [];
+          const keys: (string | number)[] = [];
           for (const field of policy.fields) {
             const found = locate(payload, field.tokens);
             if (!found) continue;
             const slot = found.parent as Slot;
             pointers.push(field.pointer);
             values.push(slot[found.key]);
-            emptied.push({ slot, key: found.key });
+            slots.push(slot);
+            keys.push(found.key);
           }
           if (pointers.length === 0) return { payloadJson, sealed: null };
           // Serialise the payload with the sealed values nulled, then put them back: the caller's
           // object is unchanged (a job may run twice) and no copy of the payload is made.
           let storedJson: string;
           try {
-            for (const { slot, key } of emptied) slot[key] = null;
+            for (let i = 0; i < slots.length; i += 1) slots[i]![keys[i]!] = null;
             storedJson = JSON.stringify(payload);
           } finally {
-            emptied.forEach(({ slot, key }, i) => (slot[key] = values[i]));
+            for (let i = 0; i < slots.length; i += 1) slots[i]![keys[i]!] = values[i];
           }
-          const subject = `${tenantId}\u0000${entityId}`;
-          let subjectKey = used.get(subject)?.key;
+          let subjectKey = used.size === 0 ? undefined : used.get(`${tenantId}\u0000${entityId}`)?.key;
           if (!subjectKey) {
             const current = subjectKeys.current(tenantId, entityId);
             subjectKey = current.key;
-            if (!current.cached) used.set(subject, { tenantId, entityId, key: subjectKey });
+            if (!current.cached) used.set(`${tenantId}\u0000${entityId}`, { tenantId, entityId, key: subjectKey });
           }
           const { generation, key } = subjectKey;
-          const ciphertext = seal(
+          const pointersJson =
+            pointers.length === policy.fields.length ? policy.pointersJson : JSON.stringify(pointers);
+          const ciphertext = sealTextToBase64(
             key,
             nonce(),
-            Buffer.from(JSON.stringify(values), 'utf8'),
-            eventAad(tenantId, entityId, generation, eventId, pointers),
+            JSON.stringify(values),
+            eventAad(tenantId, entityId, generation, eventId, pointersJson),
           );
-          const record: SealedRecord = { g: generation, f: pointers, c: ciphertext.toString('base64') };
-          return { payloadJson: storedJson, sealed: JSON.stringify(record) };
+          // The SealedRecord as JSON, built directly: every part is already JSON text.
+          return { payloadJson: storedJson, sealed: `{"g":${generation},"f":${pointersJson},"c":"${ciphertext}"}` };
         },
         committed() {
           for (const { tenantId, entityId, key } of used.values()) subjectKeys.remember(tenantId, entityId, key);
