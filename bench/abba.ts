@@ -1,6 +1,8 @@
 import { singleEventBody } from './http.js';
 import { runLoad, type LoadResult } from './load.js';
+import { compared, type Figure } from './report.js';
 import type { ServerProcess } from './server.js';
+import { summarise } from './support.js';
 
 /** One side's requests, pooled over its turns. */
 export interface Pooled {
@@ -59,4 +61,39 @@ export async function appendAbba(a: ServerProcess, b: ServerProcess, options: Ab
   pool(sideB, await load(b, half));
   pool(sideA, await load(a, half));
   return [sideA, sideB];
+}
+
+/**
+ * The two figures of an on/off comparison: requests per second as a ratio of the "off" side (with
+ * its target), and p99 latency against the "off" side's.
+ */
+export function onOffFigures(options: {
+  name: string;
+  on: Pooled;
+  off: Pooled;
+  /** How the other side differs, e.g. "ALLSOURCE_AUDIT=off". */
+  offSetting: string;
+  /** The same, short, for the latency limit: "auditing off". */
+  offLabel: string;
+  minRatio: number;
+  note: string;
+}): Figure[] {
+  const { name, on, off } = options;
+  const rps = compared(
+    name,
+    on.rps,
+    'requests/s',
+    { name: `same append, ${options.offSetting}`, value: off.rps, unit: 'requests/s' },
+    'higher-is-better',
+    options.minRatio,
+  );
+  rps.note = options.note;
+  const p99 = compared(
+    `${name} p99`,
+    summarise(on.latenciesMs).p99,
+    'ms',
+    { name: `${options.offLabel} p99`, value: summarise(off.latenciesMs).p99, unit: 'ms' },
+    'lower-is-better',
+  );
+  return [rps, p99];
 }

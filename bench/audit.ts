@@ -3,10 +3,10 @@
  * the event and one audit row with its SHA-256, in one group-committed transaction) against a
  * server started with ALLSOURCE_AUDIT=off, a switch that exists for this comparison only.
  */
-import { appendAbba, type AbbaOptions } from './abba.js';
-import { compared, type Figure } from './report.js';
+import { appendAbba, onOffFigures, type AbbaOptions } from './abba.js';
+import type { Figure } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
-import { log, summarise, type Resources } from './support.js';
+import { log, type Resources } from './support.js';
 
 export type AuditOptions = AbbaOptions;
 
@@ -33,30 +33,18 @@ export async function measureAudit(resources: Resources, options: AuditOptions):
     const [onRps, offRps] = [audited.rps, bare.rps];
     log(`HTTP append with auditing: ${Math.round(onRps)} req/s, auditing off ${Math.round(offRps)} req/s`);
     const name = `HTTP single append with auditing (${options.connections} connections)`;
-    const rps = compared(
+    return onOffFigures({
       name,
-      onRps,
-      'requests/s',
-      { name: 'same append, ALLSOURCE_AUDIT=off', value: offRps, unit: 'requests/s' },
-      'higher-is-better',
-      0.9,
-    );
-    rps.note =
-      `two fresh servers started together, identical but for ALLSOURCE_AUDIT; one audit row (hash-chained, ` +
-      `SHA-256) per append in the append's transaction; ${audited.ok} appends against ${bare.ok}; after 1 s ` +
-      `warm-up each, ${half} s turns in ABBA order, ${options.durationS} s per side`;
-    const onLatency = summarise(audited.latenciesMs);
-    const offLatency = summarise(bare.latenciesMs);
-    return [
-      rps,
-      compared(
-        `${name} p99`,
-        onLatency.p99,
-        'ms',
-        { name: 'auditing off p99', value: offLatency.p99, unit: 'ms' },
-        'lower-is-better',
-      ),
-    ];
+      on: audited,
+      off: bare,
+      offSetting: 'ALLSOURCE_AUDIT=off',
+      offLabel: 'auditing off',
+      minRatio: 0.9,
+      note:
+        `two fresh servers started together, identical but for ALLSOURCE_AUDIT; one audit row (hash-chained, ` +
+        `SHA-256) per append in the append's transaction; ${audited.ok} appends against ${bare.ok}; after 1 s ` +
+        `warm-up each, ${half} s turns in ABBA order, ${options.durationS} s per side`,
+    });
   } finally {
     await Promise.all([on.stop(), off.stop()]);
   }

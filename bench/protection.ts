@@ -4,10 +4,10 @@
  * with adaptive limits) against the same append on a server started with ALLSOURCE_PROTECTION=off.
  * Both servers are sent the same API key; both run the dev_mode tier, so nothing is refused.
  */
-import { appendAbba, type AbbaOptions } from './abba.js';
-import { compared, type Figure } from './report.js';
+import { appendAbba, onOffFigures, type AbbaOptions } from './abba.js';
+import type { Figure } from './report.js';
 import { startServer, type ServerProcess } from './server.js';
-import { log, summarise, type Resources } from './support.js';
+import { log, type Resources } from './support.js';
 
 export type ProtectionOptions = AbbaOptions;
 
@@ -34,30 +34,18 @@ export async function measureProtection(resources: Resources, options: Protectio
     const [onRps, offRps] = [protectedSide.rps, bare.rps];
     log(`HTTP append through protection: ${Math.round(onRps)} req/s, protection off ${Math.round(offRps)} req/s`);
     const name = `HTTP single append through protection (${options.connections} connections)`;
-    const rps = compared(
+    return onOffFigures({
       name,
-      onRps,
-      'requests/s',
-      { name: 'same append, ALLSOURCE_PROTECTION=off', value: offRps, unit: 'requests/s' },
-      'higher-is-better',
-      0.75,
-    );
-    rps.note =
-      `two fresh servers started together, identical but for ALLSOURCE_PROTECTION; both with X-API-Key and the ` +
-      `dev_mode tier (never refused); ${protectedSide.ok} appends against ${bare.ok}; after 1 s warm-up each, ` +
-      `${half} s turns in ABBA order, ${options.durationS} s per side`;
-    const onLatency = summarise(protectedSide.latenciesMs);
-    const offLatency = summarise(bare.latenciesMs);
-    return [
-      rps,
-      compared(
-        `${name} p99`,
-        onLatency.p99,
-        'ms',
-        { name: 'protection off p99', value: offLatency.p99, unit: 'ms' },
-        'lower-is-better',
-      ),
-    ];
+      on: protectedSide,
+      off: bare,
+      offSetting: 'ALLSOURCE_PROTECTION=off',
+      offLabel: 'protection off',
+      minRatio: 0.75,
+      note:
+        `two fresh servers started together, identical but for ALLSOURCE_PROTECTION; both with X-API-Key and the ` +
+        `dev_mode tier (never refused); ${protectedSide.ok} appends against ${bare.ok}; after 1 s warm-up each, ` +
+        `${half} s turns in ABBA order, ${options.durationS} s per side`,
+    });
   } finally {
     await Promise.all([on.stop(), off.stop()]);
   }
