@@ -7,6 +7,7 @@ import type { IdentityService } from '../../identity/index.js';
 import { authenticate, rejectForeignTenant, requirePermission } from '../auth.js';
 import { audited, auditedWrite, recordNow } from '../audit.js';
 import { parseBody } from '../body-schema.js';
+import { openEventStream } from '../event-stream.js';
 import { locals } from '../locals.js';
 import { integerParam, MAX_SAFE, single, timeParam } from '../params.js';
 
@@ -93,13 +94,7 @@ export function anomalyRoutes(deps: AnomalyRoutesDependencies): Router {
     const tenantId = locals(res).tenantId;
     const filter = filterOf(req.query);
     recordNow(req, res);
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.write('retry: 2000\n: connected\n\n');
+    openEventStream(res);
     deps.openStreams.add(res);
     const stop = anomalies.subscribe(tenantId, (anomaly) => {
       if (filter.detector !== undefined && anomaly.detector !== filter.detector) return;

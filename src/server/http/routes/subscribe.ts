@@ -5,6 +5,7 @@ import type { Metrics } from '../../metrics/index.js';
 import { matchesFilter, type EventStore, type FeedFilter, type FeedItem } from '../../store/index.js';
 import { audited, recordNow } from '../audit.js';
 import { requirePermission } from '../auth.js';
+import { openEventStream } from '../event-stream.js';
 import { locals } from '../locals.js';
 import { payloadViewOf } from '../payload-view.js';
 import { entityIdParam, eventTypePrefixParam, integerParam, MAX_SAFE } from '../params.js';
@@ -67,13 +68,7 @@ export function subscribeRoutes({
         ...(prefix === undefined ? {} : { event_type_prefix: prefix }),
       },
     });
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.write('retry: 2000\n: connected\n\n');
+    openEventStream(res);
     openStreams.add(res);
     metrics.subscribers.inc({ transport: 'sse' });
 
