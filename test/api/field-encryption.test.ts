@@ -152,6 +152,22 @@ describe('encryption policies', () => {
     expect((await api(server.url, '/health', { anonymous: true })).status).toBe(200);
   });
 
+  it('keeps a tenant that holds policies from being deleted until they are removed', async () => {
+    await createTenant(server.url, 'with-policy');
+    const owner = bearer(
+      (await createUser(server.url, { username: 'fe-owner', tenant_id: 'with-policy', role: 'admin' })).token,
+    );
+    await putPolicy(owner, 'secret.kept', ['/secret']);
+    const platform = { 'x-api-key': server.apiKey };
+    const refused = await call('DELETE', '/tenants/with-policy', platform);
+    expectError(refused, 409, 'tenant_not_empty');
+    expect(refused.body.holds).toContain('encryption_policies');
+    expect((await call('GET', '/encryption/policies/secret.kept', owner)).status).toBe(200);
+    await call('DELETE', '/encryption/policies/secret.kept', owner);
+    // Still refused (its admin remains), but no longer for the policy.
+    expect((await call('DELETE', '/tenants/with-policy', platform)).body.holds).not.toContain('encryption_policies');
+  });
+
   it('keeps each tenant to its own policies', async () => {
     await putPolicy(admin, 'iso.type', ['/secret']);
     expectError(await call('GET', '/encryption/policies/iso.type', globex), 404, 'not_found');

@@ -64,8 +64,8 @@ export function prepareIdentityStatements(db: SqliteDatabase) {
     ),
     deleteTenantTypes: db.prepare<[string]>('DELETE FROM event_types WHERE tenant_id = ?'),
     deleteTenantKeys: db.prepare<[string]>('DELETE FROM api_keys WHERE tenant_id = ?'),
-    // Settings a tenant may hold without any data: they go with it.
-    deleteTenantPolicies: db.prepare<[string]>('DELETE FROM encryption_policies WHERE tenant_id = ?'),
+    tenantHasPolicies: exists('SELECT 1 AS found FROM encryption_policies WHERE tenant_id = ? LIMIT 1'),
+    // State a tenant may hold without any data: it goes with it.
     deleteTenantForgotten: db.prepare<[string]>('DELETE FROM forgotten_subjects WHERE tenant_id = ?'),
     deleteTenantRewrapJob: db.prepare<[string]>('DELETE FROM rewrap_jobs WHERE tenant_id = ?'),
 

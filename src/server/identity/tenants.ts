@@ -83,6 +83,8 @@ export function deleteTenant(ctx: IdentityContext, tenantId: string): void {
     statements.tenantHasUsers.get(tenantId) && 'users',
     statements.tenantHasLiveKeys.get(tenantId, ctx.now()) && 'API keys',
     statements.tenantHasKmsKeys.get(tenantId) && 'KMS keys',
+    // Policies say which fields of future events are secret: dropping them silently would be a surprise.
+    statements.tenantHasPolicies.get(tenantId) && 'encryption policies',
   ].filter((what): what is string => typeof what === 'string');
   if (holds.length > 0) {
     throw new ConflictError('tenant_not_empty', `tenant ${JSON.stringify(tenantId)} still holds ${holds.join(', ')}`, {
@@ -93,7 +95,6 @@ export function deleteTenant(ctx: IdentityContext, tenantId: string): void {
   ctx.db.transaction(() => {
     statements.deleteTenantTypes.run(tenantId);
     statements.deleteTenantKeys.run(tenantId);
-    statements.deleteTenantPolicies.run(tenantId);
     statements.deleteTenantForgotten.run(tenantId);
     statements.deleteTenantRewrapJob.run(tenantId);
     statements.deleteTenant.run(tenantId);
