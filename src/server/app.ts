@@ -299,6 +299,8 @@ export function createApp(config: Config, options: AppOptions = {}): App {
 
   let protector: MasterKeyProtector;
   let opened: Opened | undefined;
+  /** Wrong passphrases since the start, recorded in the audit trail with the unlock that follows them. */
+  let failedUnlocks = 0;
   let keyPromise: Promise<MasterKey> | undefined;
   const startPassphrase = options.passphrase ?? (env['ALLSOURCE_PASSPHRASE'] || undefined);
   try {
@@ -438,7 +440,14 @@ export function createApp(config: Config, options: AppOptions = {}): App {
       activate(app);
       logger.info('unlocked: the database is open');
       if (app.audit.enabled) {
-        app.audit.recordSystem({ tenantId: PLATFORM_TENANT, action: 'unlock', outcome: 'success', metadata: {} });
+        // Wrong passphrases before this one could not be recorded (no database while locked): they are counted.
+        app.audit.recordSystem({
+          tenantId: PLATFORM_TENANT,
+          action: 'unlock',
+          outcome: 'success',
+          metadata: { failed_attempts_before: failedUnlocks },
+        });
+        failedUnlocks = 0;
       }
       if (listening) options.onUnlocked?.(result);
       else bootstrapped = result;
@@ -456,7 +465,10 @@ export function createApp(config: Config, options: AppOptions = {}): App {
         error instanceof UnlockRateLimitedError ||
         error instanceof LockedError
       ) {
-        if (error instanceof WrongPassphraseError) logger.warn('unlock refused: wrong passphrase');
+        if (error instanceof WrongPassphraseError) {
+          failedUnlocks += 1;
+          logger.warn({ failed_attempts: failedUnlocks }, 'unlock refused: wrong passphrase');
+        }
         throw error;
       }
       logger.error({ err: error }, 'unlock failed after the passphrase was accepted');

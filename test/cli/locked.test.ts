@@ -133,6 +133,10 @@ describe('a locked server', () => {
       json: { event_type: 'lock.test', entity_id: 'x', payload: {} },
     });
     expect(appended.status, appended.text).toBe(201);
+    // The wrong passphrase could not be recorded while locked; the unlock's record counts it.
+    const unlockRecord = s.app.audit.query('default', { action: 'unlock' }, { limit: 10, offset: 0 }).events;
+    expect(unlockRecord).toHaveLength(1);
+    expect(unlockRecord[0]).toMatchObject({ outcome: 'success', metadata: { failed_attempts_before: 1 } });
     expect((await api(s.url, '/metrics')).status).toBe(200);
     const again = await unlock(s, { passphrase: PASSPHRASE });
     expect({ status: again.status, error: again.body.error }).toEqual({ status: 409, error: 'already_unlocked' });
