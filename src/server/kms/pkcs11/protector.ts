@@ -3,7 +3,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname } from 'node:path';
 import { associatedData } from '../keyring/aead.js';
 import { generateMasterKey, MASTER_KEY_BYTES, type MasterKey } from '../master-key.js';
-import type { MasterKeyProtector } from '../protectors.js';
+import { renameDurably, shredFile, writeFileAtomic } from '../atomic-file.js';
+import type { MasterKeyProtector, PendingKeySlot } from '../protectors.js';
 import { Pkcs11Error } from './errors.js';
 import { type ObjectHandle, type Pkcs11Session, type Pkcs11TokenOptions, withPkcs11Session } from './session.js';
 import { formatWrappedMasterKey, parseWrappedMasterKey, type WrappedMasterKey } from './wrapped-file.js';
@@ -24,6 +25,8 @@ export interface Pkcs11Protector extends MasterKeyProtector {
   load(options: { firstRun: boolean }): MasterKey;
   /** True when the wrapped key file exists (so `load` will not create a key). */
   exists(): boolean;
+  /** `<wrappedKeyFile>.pending`: a new master key wrapped by the same token key, for rotate-master. */
+  readonly pending: PendingKeySlot;
 }
 
 const WRAP_LABEL = 'allsource/pkcs11/master-key/v1';
@@ -52,6 +55,7 @@ export function pkcs11Protector(options: Pkcs11ProtectorOptions): Pkcs11Protecto
   return {
     description: `PKCS#11 token "${tokenLabel}" key "${keyLabel}", wrapped key file ${wrappedKeyFile}`,
     exists: () => existsSync(wrappedKeyFile),
+    pending: pendingSlot(options),
     load({ firstRun }) {
       const text = readWrappedFile(wrappedKeyFile);
       if (text !== undefined) return unwrapMasterKey(options, text);
@@ -146,4 +150,38 @@ function writeWrappedFile(path: string, text: string): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new Pkcs11Error('wrapped_key_write_failed', `cannot create the wrapped master key file ${path} (${code})`);
   }
+}
+
+/**
+ * The staged key of a master-key rotation: wrapped by the same token key into a file beside the
+ * current one, then renamed over it once the database has been re-keyed (see kms/rotation).
+ */
+function pendingSlot(options: Pkcs11ProtectorOptions): PendingKeySlot {
+  const { keyLabel, tokenLabel, wrappedKeyFile } = options;
+  const pendingPath = `${wrappedKeyFile}.pending`;
+  return {
+    description: `wrapped key file ${pendingPath}`,
+    exists: () => existsSync(pendingPath),
+    load() {
+      const text = readWrappedFile(pendingPath);
+      if (text === undefined) {
+        throw new Pkcs11Error('wrapped_key_missing', `the staged wrapped master key file ${pendingPath} is missing`);
+      }
+      return unwrapMasterKey({ ...options, wrappedKeyFile: pendingPath }, text);
+    },
+    write(key) {
+      const iv = randomBytes(12);
+      const sealed = withPkcs11Session(options, (session) => {
+        const tokenKey = session.findSecretKey(keyLabel);
+        if (tokenKey === undefined) {
+          throw new Pkcs11Error('key_missing', `the PKCS#11 token "${tokenLabel}" has no key labelled "${keyLabel}"`);
+        }
+        session.assertKeyIsProtected(tokenKey, keyLabel);
+        return session.encryptAesGcm(tokenKey, iv, wrapAad(keyLabel), key);
+      });
+      writeFileAtomic(pendingPath, formatWrappedMasterKey(keyLabel, iv, sealed));
+    },
+    commit: () => renameDurably(pendingPath, wrappedKeyFile),
+    discard: () => shredFile(pendingPath),
+  };
 }

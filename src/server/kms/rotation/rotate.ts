@@ -144,7 +144,7 @@ export async function rotateMasterKey(options: RotateOptions): Promise<RotationR
     throw new RotationUnsupportedError(
       protector.kind === 'env'
         ? 'the master key comes from ALLSOURCE_MASTER_KEY, which this command cannot change: move it into a key file or a passphrase file first (allsource keys protect --with file|passphrase, then unset ALLSOURCE_MASTER_KEY)'
-        : `the ${protector.description} cannot take a new master key; rotate-master supports the key file and passphrase protectors`,
+        : `the ${protector.description} cannot take a new master key; rotate-master supports the key file, passphrase and PKCS#11 protectors`,
     );
   }
   const file = databaseFile(dataDir);
