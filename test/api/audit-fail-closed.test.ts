@@ -1,8 +1,8 @@
 import sqlcipher from '@journeyapps/sqlcipher';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CIPHER_PAGE_SIZE } from '../../src/server/db/index.js';
 import { bearer, createTenant, createUser, strongPassword, type Headers } from '../support/identity.js';
+import { upgradeStatus } from '../support/websocket.js';
 import { api, startServer, type TestServer } from '../support/server.js';
 import { closeZetetic, exec, openZetetic } from '../support/zetetic.js';
 
@@ -76,18 +76,7 @@ describe('fail closed', () => {
   it('a WebSocket subscription is refused (503) before the socket opens', async () => {
     await hideTrail(true);
     try {
-      const status = await new Promise<number>((resolve) => {
-        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, { headers: acme });
-        ws.once('open', () => {
-          ws.close();
-          resolve(101);
-        });
-        ws.once('unexpected-response', (_req, res) => {
-          resolve(res.statusCode ?? 0);
-          ws.terminate();
-        });
-        ws.once('error', () => undefined);
-      });
+      const status = await upgradeStatus(server.url, acme);
       expect(status).toBe(503);
     } finally {
       await hideTrail(false);

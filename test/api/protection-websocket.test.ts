@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { bearer, createTenant, createUser, type Headers } from '../support/identity.js';
 import { api, startServer, type TestServer } from '../support/server.js';
+import { upgradeStatus } from '../support/websocket.js';
 
 /**
  * A WebSocket upgrade bypasses the Express chain, so request protection checks it itself: the
@@ -25,21 +25,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-/** The upgrade's answer: 101 when the socket opened, else the refusal's status. */
-function upgrade(headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/events/stream`, { headers });
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', () => undefined);
-  });
-}
+const upgrade = (headers: Record<string, string>) => upgradeStatus(server.url, headers);
 
 describe('WebSocket upgrades and request protection', () => {
   it('refuses a Host that does not name this server', async () => {

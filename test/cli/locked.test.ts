@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import { upgradeStatus } from '../support/websocket.js';
 import { LockedError } from '../../src/server/locked/index.js';
 import { WrongPassphraseError } from '../../src/server/kms/index.js';
 import { raw } from '../support/raw-http.js';
@@ -97,14 +97,7 @@ describe('a locked server', () => {
 
   it('refuses WebSocket upgrades with 503', async () => {
     const s = await locked();
-    const status = await new Promise<number>((resolve, reject) => {
-      const ws = new WebSocket(`${s.url.replace('http', 'ws')}/api/v1/events/stream`, {
-        headers: { 'x-api-key': s.apiKey },
-      });
-      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-      ws.on('open', () => reject(new Error('the upgrade was accepted while locked')));
-      ws.on('error', () => undefined);
-    });
+    const status = await upgradeStatus(s.url, { 'x-api-key': s.apiKey });
     expect(status).toBe(503);
   });
 
