@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKeyringHarness, type KeyringHarness } from '../kms/keyring/testing/harness.js';
-import { createEventIdGenerator, createEventStore, type EventStore, type StoredEvent } from '../store/index.js';
+import {
+  createEventIdGenerator,
+  createEventStore,
+  type EventStore,
+  type SealedColumn,
+  type StoredEvent,
+} from '../store/index.js';
 import { createFieldCrypto, type FieldCrypto } from './index.js';
+import { decodeSealedRecord, encodeSealedRecord, type SealedRecord } from './sealed-record.js';
 
 /**
  * Field-level encryption over a real encrypted database and the real keyring and store: sealing at
@@ -60,15 +67,31 @@ function payloadOf(event: StoredEvent): Record<string, any> {
   return JSON.parse(event.payloadJson) as Record<string, any>;
 }
 
-function rawPayload(tenant: string, position: number): { payload: string; sealed: string | null } {
+function rawPayload(tenant: string, position: number): { payload: string; sealed: SealedColumn } {
   return h.db
-    .prepare<[string, number], { payload: string; sealed: string | null }>(
+    .prepare<[string, number], { payload: string; sealed: SealedColumn }>(
       'SELECT payload, sealed FROM events WHERE tenant_id = ? AND position = ?',
     )
     .get(tenant, position)!;
 }
 
-function setRawSealed(tenant: string, position: number, sealed: string): void {
+function rawRecord(tenant: string, position: number): SealedRecord {
+  return decodeSealedRecord(rawPayload(tenant, position).sealed!)!;
+}
+
+/** The record as the sealer writes it, for hand edits. */
+function encodeRecord(record: SealedRecord): Buffer {
+  const { sealed } = record;
+  return encodeSealedRecord(
+    record.generation,
+    Buffer.from(JSON.stringify(record.pointers)),
+    sealed.subarray(0, 12),
+    sealed.subarray(12, sealed.length - 16),
+    sealed.subarray(sealed.length - 16),
+  );
+}
+
+function setRawSealed(tenant: string, position: number, sealed: Buffer | string): void {
   h.db.prepare('UPDATE events SET sealed = ? WHERE tenant_id = ? AND position = ?').run(sealed, tenant, position);
 }
 
@@ -80,8 +103,13 @@ describe('sealing at ingest', () => {
     const raw = rawPayload('acme', stored.position);
     expect(raw.payload).not.toContain('123-45-6789');
     expect(raw.payload).not.toContain('4111 1111');
-    expect(JSON.parse(raw.sealed!)).toEqual({ g: 1, f: ['/ssn', '/card/number'], c: expect.any(String) });
-    expect(raw.sealed).not.toContain('123-45-6789');
+    expect(Buffer.isBuffer(raw.sealed)).toBe(true);
+    expect(decodeSealedRecord(raw.sealed!)).toEqual({
+      generation: 1,
+      pointers: ['/ssn', '/card/number'],
+      sealed: expect.any(Buffer),
+    });
+    expect((raw.sealed as Buffer).includes('123-45-6789')).toBe(false);
     // The stored payload keeps its shape; the sealed values are null in it.
     expect(JSON.parse(raw.payload)).toEqual({ name: 'Ann', ssn: null, card: { number: null, brand: 'visa' } });
 
@@ -106,7 +134,7 @@ describe('sealing at ingest', () => {
       u: 'naïve 🧾 \u202e',
     };
     const stored = await appendOne('acme', { event_type: 't.all', entity_id: 'e', payload });
-    expect(JSON.parse(rawPayload('acme', stored.position).sealed!).f).toHaveLength(7);
+    expect(rawRecord('acme', stored.position).pointers).toHaveLength(7);
     expect(payloadOf(store.reveal(stored, 'plaintext'))).toEqual(payload);
     expect(payloadOf(store.reveal(stored, 'redacted'))['a'][0]).toBe('keep');
   });
@@ -169,15 +197,16 @@ describe('tampering', () => {
   it('refuses every changed byte of an event ciphertext', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const stored = await appendOne('acme', person('p-1', '123-45-6789'));
-    const record = JSON.parse(rawPayload('acme', stored.position).sealed!) as { c: string };
-    const bytes = Buffer.from(record.c, 'base64');
-    for (let i = 0; i < bytes.length; i += 1) {
-      const changed = Buffer.from(bytes);
+    const original = rawPayload('acme', stored.position).sealed as Buffer;
+    const record = decodeSealedRecord(original)!;
+    // Every byte of nonce ‖ ciphertext ‖ tag, which end the record.
+    for (let i = original.length - record.sealed.length; i < original.length; i += 1) {
+      const changed = Buffer.from(original);
       changed[i]! ^= 0x01;
-      setRawSealed('acme', stored.position, JSON.stringify({ ...record, c: changed.toString('base64') }));
+      setRawSealed('acme', stored.position, changed);
       expect(revealedSsn('acme', stored), `byte ${i}`).toEqual(unavailable);
     }
-    setRawSealed('acme', stored.position, JSON.stringify(record));
+    setRawSealed('acme', stored.position, original);
     expect(revealedSsn('acme', stored)).toBe('123-45-6789');
   });
 
@@ -185,11 +214,11 @@ describe('tampering', () => {
     fields.policies.put('acme', 'person.registered', ['/ssn', '/card/number']);
     fields.policies.put('globex', 'person.registered', ['/ssn', '/card/number']);
     const source = await appendOne('acme', person('p-1', 'SOURCE'));
-    const sealed = rawPayload('acme', source.position).sealed!;
-    const record = JSON.parse(sealed) as { f: string[] };
+    const sealed = rawPayload('acme', source.position).sealed as Buffer;
+    const record = decodeSealedRecord(sealed)!;
 
     // The same ciphertext claimed for the fields in another order: ssn and card number swapped.
-    setRawSealed('acme', source.position, JSON.stringify({ ...record, f: [...record.f].reverse() }));
+    setRawSealed('acme', source.position, encodeRecord({ ...record, pointers: [...record.pointers].reverse() }));
     expect(revealedSsn('acme', source)).toEqual(unavailable);
     setRawSealed('acme', source.position, sealed);
 
@@ -210,16 +239,42 @@ describe('tampering', () => {
   it('answers markers, not an error, for a hand-edited record that is not a ciphertext at all', async () => {
     fields.policies.put('acme', 'person.registered', ['/ssn']);
     const stored = await appendOne('acme', person('p-1', 'x'));
-    for (const broken of ['{"g":1,"f":["/ssn"]}', '{"g":"1","f":["/ssn"],"c":"AA=="}', '{"g":1,"f":["/ssn"],"c":7}']) {
+    const good = rawPayload('acme', stored.position).sealed as Buffer;
+    const pointersEnd = 9 + good.readUInt32BE(5);
+    const brokenRecords: (Buffer | string)[] = [
+      // Too short for nonce and tag; the pointers still name what to hide.
+      good.subarray(0, pointersEnd + 20),
+      // Records in the JSON text format of earlier versions.
+      '{"g":1,"f":["/ssn"]}',
+      '{"g":"1","f":["/ssn"],"c":"AA=="}',
+      '{"g":1,"f":["/ssn"],"c":7}',
+    ];
+    for (const broken of brokenRecords) {
       setRawSealed('acme', stored.position, broken);
-      expect(revealedSsn('acme', stored), broken).toMatchObject({
+      expect(revealedSsn('acme', stored), String(broken)).toMatchObject({
         $encrypted: true,
         unavailable: 'invalid_ciphertext',
       });
     }
-    // Not even JSON: which fields it sealed is unknown, and they read as stored, null. Nothing leaks.
-    setRawSealed('acme', stored.position, 'not json');
-    expect(revealedSsn('acme', stored)).toBeNull();
+    // Not even JSON, or a pointer list longer than the record: which fields it sealed is unknown,
+    // and they read as stored, null. Nothing leaks.
+    const longerThanRecord = Buffer.concat([good.subarray(0, 5), Buffer.from([0, 0, 0, 200]), good.subarray(9)]);
+    for (const unreadable of ['not json', Buffer.from([0x02, 1, 2, 3]), Buffer.alloc(0), longerThanRecord]) {
+      setRawSealed('acme', stored.position, unreadable);
+      expect(revealedSsn('acme', stored)).toBeNull();
+    }
+  });
+
+  it('still reads records in the JSON text format that versions before the BLOB record wrote', async () => {
+    fields.policies.put('acme', 'person.registered', ['/ssn', '/card/number']);
+    const stored = await appendOne('acme', person('p-1', '123-45-6789'));
+    const record = rawRecord('acme', stored.position);
+    const legacy = JSON.stringify({ g: record.generation, f: record.pointers, c: record.sealed.toString('base64') });
+    setRawSealed('acme', stored.position, legacy);
+    expect(typeof rawPayload('acme', stored.position).sealed).toBe('string');
+    expect(payloadOf(store.reveal(store.getEvent('acme', idBytes(stored)), 'plaintext'))).toEqual(
+      person('p-1', '123-45-6789').payload,
+    );
   });
 });
 

@@ -15,6 +15,8 @@ export interface CompiledPolicy {
   fields: { pointer: string; tokens: string[] }[];
   /** JSON.stringify of every pointer, for events that hold all of them (the usual case). */
   pointersJson: string;
+  /** pointersJson as UTF-8, as the sealed record stores it. */
+  pointersBytes: Buffer;
 }
 
 export interface PolicyStore {
@@ -69,10 +71,14 @@ export function createPolicyStore(db: SqliteDatabase, now: () => number): Policy
     remove: db.prepare<[string, string]>('DELETE FROM encryption_policies WHERE tenant_id = ? AND event_type = ?'),
   };
   const compiledByTenant = new Map<string, Map<string, CompiledPolicy>>();
-  const compile = (fields: string[]): CompiledPolicy => ({
-    fields: fields.map((pointer) => ({ pointer, tokens: parsePointer(pointer) as string[] })),
-    pointersJson: JSON.stringify(fields),
-  });
+  const compile = (fields: string[]): CompiledPolicy => {
+    const pointersJson = JSON.stringify(fields);
+    return {
+      fields: fields.map((pointer) => ({ pointer, tokens: parsePointer(pointer) as string[] })),
+      pointersJson,
+      pointersBytes: Buffer.from(pointersJson, 'utf8'),
+    };
+  };
   for (const row of st.allTenants.all()) {
     const forTenant = compiledByTenant.get(row.tenant_id) ?? new Map<string, CompiledPolicy>();
     forTenant.set(row.event_type, compile(JSON.parse(row.fields) as string[]));

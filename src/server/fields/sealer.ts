@@ -1,29 +1,28 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import { NONCE_BYTES, open, sealTextToBase64 } from '../kms/keyring/aead.js';
+import { NONCE_BYTES, open, sealText } from '../kms/keyring/aead.js';
 import type { PayloadSealer, PayloadView, SealJob, StoredEvent } from '../store/index.js';
 import { locate, parsePointer } from './pointers.js';
 import type { PolicyStore } from './policies.js';
+import { decodeSealedRecord, encodeSealedRecord, pointersOfBroken, type SealedRecord } from './sealed-record.js';
 import { FIELDS_KEY, type SubjectKey, type SubjectKeys } from './subject-keys.js';
 
-/**
- * What the `sealed` column holds for an event with sealed values: the subject key generation, the
- * pointers sealed (in payload order) and one AES-256-GCM ciphertext of the JSON array of their
- * values. One ciphertext per event rather than per value: a GCM operation and a nonce cost more
- * than the JSON around them, and ingest pays for every one. In the stored payload each sealed value
- * is replaced by null, so the payload keeps its shape (array indices included) and holds nothing.
+/*
+ * One ciphertext per event rather than per value: a GCM operation and a nonce cost more than the
+ * JSON around them, and ingest pays for every one. In the stored payload each sealed value is
+ * replaced by null, so the payload keeps its shape (array indices included) and holds nothing.
+ * The record's layout is in sealed-record.ts.
  */
-interface SealedRecord {
-  g: number;
-  f: string[];
-  c: string;
-}
 
 const SHREDDED = Object.freeze({ $shredded: true });
+
+/** AAD texts are written here rather than into a new Buffer each: setAAD copies them at once. */
+const aadScratch = Buffer.allocUnsafe(4096);
 
 /**
  * Associated data: the ciphertext is bound to its tenant, subject, key generation, event and the
  * exact list of pointers, so it cannot be moved to another tenant, entity, event or field. A JSON
- * array is an unambiguous encoding of the list (no two lists serialise alike).
+ * array is an unambiguous encoding of the list (no two lists serialise alike). The Buffer answered
+ * is only good until the next call.
  */
 function eventAad(
   tenantId: string,
@@ -34,8 +33,10 @@ function eventAad(
 ): Buffer {
   // Byte for byte JSON.stringify(['allsource/fields', tenantId, entityId, generation, eventId, pointers]),
   // built around the policy's pointer list, serialised once.
-  const head = `["allsource/fields",${JSON.stringify(tenantId)},${JSON.stringify(entityId)},${generation},`;
-  return Buffer.from(`${head}${JSON.stringify(eventId)},${pointersJson}]`, 'utf8');
+  const text = `["allsource/fields",${JSON.stringify(tenantId)},${JSON.stringify(entityId)},${generation},${JSON.stringify(eventId)},${pointersJson}]`;
+  // At most 3 UTF-8 bytes per UTF-16 unit: a text that may not fit gets its own Buffer.
+  if (text.length * 3 > aadScratch.length) return Buffer.from(text, 'utf8');
+  return aadScratch.subarray(0, aadScratch.write(text, 0, 'utf8'));
 }
 
 /** Nonces come from a pool: one randomBytes call per 4,096 of them instead of one per event. */
@@ -52,33 +53,6 @@ function createNoncePool(random: (size: number) => Buffer): () => Buffer {
     offset += NONCE_BYTES;
     return nonce;
   };
-}
-
-function parseRecord(sealed: string): SealedRecord | undefined {
-  try {
-    const record = JSON.parse(sealed) as Partial<SealedRecord>;
-    if (
-      Number.isSafeInteger(record.g) &&
-      Array.isArray(record.f) &&
-      record.f.every((pointer) => typeof pointer === 'string') &&
-      typeof record.c === 'string'
-    ) {
-      return record as SealedRecord;
-    }
-  } catch {
-    // A hand-edited column: read as a broken ciphertext below.
-  }
-  return undefined;
-}
-
-/** The pointers of a record too broken to use otherwise, so that its values still read as markers. */
-function pointersOf(sealed: string): string[] {
-  try {
-    const pointers = (JSON.parse(sealed) as { f?: unknown }).f;
-    return Array.isArray(pointers) ? pointers.filter((pointer): pointer is string => typeof pointer === 'string') : [];
-  } catch {
-    return [];
-  }
 }
 
 export interface SealerDependencies {
@@ -110,26 +84,49 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
 
   /** The values as this view may see them, one per pointer. */
   function revealValues(event: StoredEvent, record: SealedRecord | undefined, view: PayloadView): unknown[] {
-    const count = record?.f.length ?? 0;
-    const same = (value: unknown) => Array.from({ length: count }, () => value);
     if (!record) return [];
-    const key = subjectKeys.find(event.tenant_id, event.entity_id, record.g);
+    const count = record.pointers.length;
+    const same = (value: unknown) => Array.from({ length: count }, () => value);
+    const key = subjectKeys.find(event.tenant_id, event.entity_id, record.generation);
     if ('shredded' in key) {
       if (key.shredded) return same(SHREDDED);
-      const version = subjectKeys.versionOf(event.tenant_id, event.entity_id, record.g);
+      const version = subjectKeys.versionOf(event.tenant_id, event.entity_id, record.generation);
       return same({ $encrypted: true, key: FIELDS_KEY, version, unavailable: key.reason });
     }
     const marker = { $encrypted: true, key: FIELDS_KEY, version: key.keyVersion };
     if (view === 'redacted') return same(marker);
     const plaintext = open(
       key.key,
-      Buffer.from(record.c, 'base64'),
-      eventAad(event.tenant_id, event.entity_id, record.g, event.id, JSON.stringify(record.f)),
+      record.sealed,
+      eventAad(event.tenant_id, event.entity_id, record.generation, event.id, JSON.stringify(record.pointers)),
     );
     const values = plaintext ? (JSON.parse(plaintext.toString('utf8')) as unknown) : undefined;
     if (!Array.isArray(values) || values.length !== count)
       return same({ ...marker, unavailable: 'invalid_ciphertext' });
     return values;
+  }
+
+  // Where the sealed values of the event being sealed are, as parallel arrays reused from one
+  // event to the next: seal() runs for every sealed event and never re-enters itself.
+  const foundSlots: Slot[] = [];
+  const foundKeys: (string | number)[] = [];
+  const foundValues: unknown[] = [];
+  const foundPointers: string[] = [];
+
+  /** The subject's current key: cached, or made or loaded by this run of the job (kept in `used`). */
+  function currentKey(
+    used: Map<string, { tenantId: string; entityId: string; key: SubjectKey }>,
+    tenantId: string,
+    entityId: string,
+  ): SubjectKey {
+    const cached = subjectKeys.cachedCurrent(tenantId, entityId);
+    if (cached) return cached;
+    const subject = `${tenantId}\u0000${entityId}`;
+    const mine = used.get(subject);
+    if (mine) return mine.key;
+    const { key, cached: wasCached } = subjectKeys.current(tenantId, entityId);
+    if (!wasCached) used.set(subject, { tenantId, entityId, key });
+    return key;
   }
 
   return {
@@ -140,47 +137,57 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
         seal(tenantId, entityId, eventType, eventId, payload, payloadJson) {
           const policy = policies.compiled(tenantId, eventType);
           if (!policy) return { payloadJson, sealed: null };
-          // Parallel arrays rather than an object per value: this runs for every sealed event.
-          const pointers: string[] = [];
-          const values: unknown[] = [];
-          const slots: Slot[] = [];
-          const keys: (string | number)[] = [];
-          for (const field of policy.fields) {
-            const found = locate(payload, field.tokens);
-            if (!found) continue;
+          const fields = policy.fields;
+          let count = 0;
+          let everyField = true;
+          for (let i = 0; i < fields.length; i += 1) {
+            const found = locate(payload, fields[i]!.tokens);
+            if (!found) {
+              everyField = false;
+              continue;
+            }
             const slot = found.parent as Slot;
-            pointers.push(field.pointer);
-            values.push(slot[found.key]);
-            slots.push(slot);
-            keys.push(found.key);
+            foundSlots[count] = slot;
+            foundKeys[count] = found.key;
+            foundValues[count] = slot[found.key];
+            foundPointers[count] = fields[i]!.pointer;
+            count += 1;
           }
-          if (pointers.length === 0) return { payloadJson, sealed: null };
+          if (count === 0) return { payloadJson, sealed: null };
+          foundSlots.length = count;
+          foundKeys.length = count;
+          foundValues.length = count;
+          foundPointers.length = count;
+          const pointersJson = everyField ? policy.pointersJson : JSON.stringify(foundPointers);
           // Serialise the payload with the sealed values nulled, then put them back: the caller's
           // object is unchanged (a job may run twice) and no copy of the payload is made.
           let storedJson: string;
+          let valuesJson: string;
           try {
-            for (let i = 0; i < slots.length; i += 1) slots[i]![keys[i]!] = null;
+            for (let i = 0; i < count; i += 1) foundSlots[i]![foundKeys[i]!] = null;
             storedJson = JSON.stringify(payload);
           } finally {
-            for (let i = 0; i < slots.length; i += 1) slots[i]![keys[i]!] = values[i];
+            for (let i = 0; i < count; i += 1) foundSlots[i]![foundKeys[i]!] = foundValues[i];
+            valuesJson = JSON.stringify(foundValues);
+            // Hold no reference to the caller's payload past this call.
+            foundSlots.length = 0;
+            foundKeys.length = 0;
+            foundValues.length = 0;
+            foundPointers.length = 0;
           }
-          let subjectKey = used.size === 0 ? undefined : used.get(`${tenantId}\u0000${entityId}`)?.key;
-          if (!subjectKey) {
-            const current = subjectKeys.current(tenantId, entityId);
-            subjectKey = current.key;
-            if (!current.cached) used.set(`${tenantId}\u0000${entityId}`, { tenantId, entityId, key: subjectKey });
-          }
-          const { generation, key } = subjectKey;
-          const pointersJson =
-            pointers.length === policy.fields.length ? policy.pointersJson : JSON.stringify(pointers);
-          const ciphertext = sealTextToBase64(
+          const { generation, key } = currentKey(used, tenantId, entityId);
+          const pointersBytes = everyField ? policy.pointersBytes : Buffer.from(pointersJson, 'utf8');
+          const eventNonce = nonce();
+          const { body, tag } = sealText(
             key,
-            nonce(),
-            JSON.stringify(values),
+            eventNonce,
+            valuesJson,
             eventAad(tenantId, entityId, generation, eventId, pointersJson),
           );
-          // The SealedRecord as JSON, built directly: every part is already JSON text.
-          return { payloadJson: storedJson, sealed: `{"g":${generation},"f":${pointersJson},"c":"${ciphertext}"}` };
+          return {
+            payloadJson: storedJson,
+            sealed: encodeSealedRecord(generation, pointersBytes, eventNonce, body, tag),
+          };
         },
         committed() {
           for (const { tenantId, entityId, key } of used.values()) subjectKeys.remember(tenantId, entityId, key);
@@ -190,10 +197,10 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
 
     reveal(event, view) {
       if (event.sealed === null) return event;
-      const record = parseRecord(event.sealed);
+      const record = decodeSealedRecord(event.sealed);
       const document = JSON.parse(event.payloadJson) as unknown;
       const values = revealValues(event, record, view);
-      const targets = slots(document, record?.f ?? pointersOf(event.sealed));
+      const targets = slots(document, record?.pointers ?? pointersOfBroken(event.sealed));
       // A broken record still hides whatever its pointers hold: nothing leaks, nothing is guessed.
       targets.forEach(({ slot, key }, i) => {
         slot[key] =

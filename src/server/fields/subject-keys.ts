@@ -42,6 +42,8 @@ export interface SubjectKeys {
    * remember() once the transaction commits.
    */
   current(tenantId: string, entityId: string): { key: SubjectKey; cached: boolean };
+  /** The current key if it is cached (committed), without touching the database: ingest's fast path. */
+  cachedCurrent(tenantId: string, entityId: string): SubjectKey | undefined;
   /** The key of one generation, for reading. */
   find(tenantId: string, entityId: string, generation: number): SubjectKey | Unavailable;
   /** Only after the transaction that created or loaded the key has committed. */
@@ -136,6 +138,8 @@ export function createSubjectKeys(deps: SubjectKeysDependencies): SubjectKeys {
 
   return {
     statements: st,
+
+    cachedCurrent: (tenantId, entityId) => latest.get(`${tenantId}\u0000${entityId}`),
 
     current(tenantId, entityId) {
       const hit = latest.get(`${tenantId}\u0000${entityId}`);

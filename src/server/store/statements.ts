@@ -1,4 +1,5 @@
 import type { SqliteDatabase } from '../db/index.js';
+import type { SealedColumn } from './types.js';
 
 export interface HeadRow {
   position: number;
@@ -17,8 +18,8 @@ export interface EventRow {
   timestamp: number;
   payload: string;
   metadata: string | null;
-  /** JSON array of the payload pointers that hold ciphertext; null when none do. */
-  sealed: string | null;
+  /** The sealer's record (see SealedColumn); null when no value is sealed. */
+  sealed: SealedColumn;
 }
 
 /** Every fixed statement of the store, prepared once per database. */
@@ -47,7 +48,7 @@ export function prepareStatements(db: SqliteDatabase) {
       'UPDATE event_types SET event_count = event_count + ?, last_event_at = ? WHERE type_id = ?',
     ),
     insertEvent: db.prepare<
-      [string, number, Uint8Array, number, number, number, number, string, string | null, string | null]
+      [string, number, Uint8Array, number, number, number, number, string, string | null, SealedColumn]
     >(
       `INSERT INTO events (tenant_id, position, event_id, stream_id, version, type_id, timestamp, payload, metadata, sealed)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

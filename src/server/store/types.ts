@@ -47,11 +47,8 @@ export interface StoredEvent {
   tenant_id: string;
   payloadJson: string;
   metadataJson: string | null;
-  /**
-   * JSON array of the payload pointers whose values are field ciphertexts (see PayloadSealer);
-   * null for an event stored in clear. Never sent to clients as such.
-   */
-  sealed: string | null;
+  /** The sealer's record of the payload values it encrypted; null for an event stored in clear. */
+  sealed: SealedColumn;
   timestampMs: number;
   version: number;
   position: number;
@@ -167,5 +164,11 @@ export interface AppendSummary {
 
 export interface SealedPayload {
   payloadJson: string;
-  sealed: string | null;
+  sealed: SealedColumn;
 }
+
+/**
+ * The `sealed` column: opaque to the store, written and read only by the PayloadSealer (a BLOB,
+ * or TEXT from an older format). Never sent to clients as such.
+ */
+export type SealedColumn = Buffer | string | null;

@@ -4,8 +4,9 @@ import type { Migration } from './migration.js';
  * Field-level encryption and crypto-shredding (DESIGN.md, "Key hierarchy": subject keys).
  * Times are Unix milliseconds.
  *
- * - events.sealed lists (as a JSON array of JSON pointers) the payload values of that event that are
- *   ciphertext. It is NULL for every event written without a policy, so reads of ordinary events
+ * - events.sealed holds the sealer's record of the payload values of that event that are ciphertext:
+ *   their JSON pointers and one AES-GCM ciphertext (fields/sealed-record.ts; JSON text at first, a
+ *   BLOB since, and TEXT affinity stores BLOBs as they are). It is NULL for every event written without a policy, so reads of ordinary events
  *   cost nothing, and a client cannot make a plaintext string look like a ciphertext.
  * - encryption_policies: per tenant and event type, the pointers to encrypt at ingest.
  * - subject_keys: one data key per tenant and entity ("subject") and generation, stored only wrapped

@@ -15,15 +15,15 @@ export function seal(key: Buffer, nonce: Buffer, plaintext: Buffer, aad: Buffer)
 }
 
 /**
- * seal() for a text, answered as the base64 of nonce ‖ ciphertext ‖ tag: the ingest path of field
- * encryption, where every avoided copy counts.
+ * seal() for a text, answered in parts (ciphertext, tag) so that the caller lays them out without
+ * another copy: the ingest path of field encryption, where every avoided allocation counts.
  */
-export function sealTextToBase64(key: Buffer, nonce: Buffer, plaintext: string, aad: Buffer): string {
+export function sealText(key: Buffer, nonce: Buffer, plaintext: string, aad: Buffer): { body: Buffer; tag: Buffer } {
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = cipher.update(plaintext, 'utf8');
   cipher.final();
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64');
+  return { body, tag: cipher.getAuthTag() };
 }
 
 /**
