@@ -194,6 +194,13 @@ function openUnlocked(
     now,
     onRewrapProgress: (tenantId, status) =>
       logger.info({ tenant_id: tenantId, rewrap: status }, 'rewrap of subject keys progressed'),
+    sealWorker: {
+      onUnavailable: (reason) =>
+        logger.warn(
+          { reason },
+          'field encryption: the seal worker is unavailable; large appends are sealed on the main thread',
+        ),
+    },
   });
   onKeyChanged = (tenantId) => fields.keyChanged(tenantId);
   const store = createEventStore({

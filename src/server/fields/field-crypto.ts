@@ -4,6 +4,7 @@ import type { Keyring } from '../kms/index.js';
 import { entityIdProblem, type PayloadSealer } from '../store/index.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
 import { createRewrapJobs, type RewrapJobs, type RewrapStatus } from './rewrap-job.js';
+import { createSealPool, type SealPoolOptions, type SealWorkerStatus } from './seal-pool.js';
 import { createSealer } from './sealer.js';
 import { createSubjectKeys } from './subject-keys.js';
 
@@ -16,6 +17,11 @@ export interface FieldCryptoDependencies {
   /** For tests that drive the rewrap job's steps by hand. */
   scheduleRewrapStep?: (step: () => void) => void;
   rewrapStepRows?: number;
+  /**
+   * The seal worker for large appends (seal-pool.ts), on by default; false seals everything on
+   * the main thread. Off when randomBytes is given: the worker draws its own nonces.
+   */
+  sealWorker?: false | SealPoolOptions;
 }
 
 export interface ForgetResult {
@@ -39,6 +45,8 @@ export interface FieldCrypto {
   forget(tenantId: string, entityId: string): ForgetResult;
   /** The fields key of a tenant changed (rotated, disabled, destroyed): drop its cached subject keys. */
   keyChanged(tenantId: string): void;
+  /** The seal worker that seals large appends beside the main thread; `off` when there is none. */
+  sealWorker(): SealWorkerStatus | { state: 'off'; sealed: 0 };
   close(): void;
 }
 
@@ -59,10 +67,12 @@ export function createFieldCrypto(deps: FieldCryptoDependencies): FieldCrypto {
     ...(deps.scheduleRewrapStep ? { schedule: deps.scheduleRewrapStep } : {}),
     ...(deps.rewrapStepRows ? { stepRows: deps.rewrapStepRows } : {}),
   });
+  const pool = deps.sealWorker === false || deps.randomBytes ? undefined : createSealPool(deps.sealWorker ?? {});
   const sealer = createSealer({
     policies,
     subjectKeys,
     ...(deps.randomBytes ? { randomBytes: deps.randomBytes } : {}),
+    ...(pool ? { pool } : {}),
   });
 
   return {
@@ -81,6 +91,10 @@ export function createFieldCrypto(deps: FieldCryptoDependencies): FieldCrypto {
       };
     },
     keyChanged: (tenantId) => subjectKeys.evict(tenantId),
-    close: () => rewrap.close(),
+    sealWorker: () => pool?.status() ?? { state: 'off', sealed: 0 },
+    close() {
+      rewrap.close();
+      pool?.close();
+    },
   };
 }

@@ -3,7 +3,16 @@ import { toStored } from './query.js';
 import { DuplicateEventIdError, VersionConflictError } from './errors.js';
 import type { EventRow, Statements } from './statements.js';
 import type { StreamCache, StreamState } from './stream-cache.js';
-import type { AppendResult, ExpectedVersion, PayloadSealer, SealJob, StoredEvent, ValidatedEvent } from './types.js';
+import type {
+  AppendResult,
+  ExpectedVersion,
+  PayloadSealer,
+  PendingSeal,
+  SealedPayload,
+  SealJob,
+  StoredEvent,
+  ValidatedEvent,
+} from './types.js';
 
 export interface AppendDependencies {
   statements: Statements;
@@ -44,6 +53,18 @@ function satisfies(expected: ExpectedVersion, current: number): boolean {
  * back the whole request) on a version conflict or a reused event id. `indexed` is true for
  * batches, so that errors name the offending item.
  */
+/** One event's row, written at once or, when its payload is being sealed elsewhere, after the loop. */
+interface PendingRow {
+  event: ValidatedEvent;
+  id: string;
+  eventId: Uint8Array;
+  position: number;
+  streamId: number;
+  version: number;
+  typeId: number;
+  stored: SealedPayload | PendingSeal;
+}
+
 export function appendEvents(
   deps: AppendDependencies,
   tenantId: string,
@@ -61,7 +82,38 @@ export function appendEvents(
   const seenIds = new Map<string, { event: ValidatedEvent; result: AppendResult }>();
   const results: AppendResult[] = [];
   const committed: StoredEvent[] = [];
-  const sealJob = deps.sealer?.beginJob();
+  const sealJob = deps.sealer?.beginJob(events.length);
+  // Rows whose payload is being sealed elsewhere, and every row after the first of them (rows go in order).
+  const deferredRows: PendingRow[] = [];
+
+  function writeRow(row: PendingRow): void {
+    const { payloadJson, sealed } = 'pending' in row.stored ? row.stored.settle() : row.stored;
+    statements.insertEvent.run(
+      tenantId,
+      row.position,
+      row.eventId,
+      row.streamId,
+      row.version,
+      row.typeId,
+      timestampMs,
+      payloadJson,
+      row.event.metadataJson,
+      sealed,
+    );
+    committed.push({
+      id: row.id,
+      event_type: row.event.eventType,
+      entity_id: row.event.entityId,
+      tenant_id: tenantId,
+      // Subscribers get the stored (sealed) form; each one's view is revealed as it is sent.
+      payloadJson,
+      metadataJson: row.event.metadataJson,
+      sealed,
+      timestampMs,
+      version: row.version,
+      position: row.position,
+    });
+  }
 
   events.forEach((event, i) => {
     const index = indexed ? i : undefined;
@@ -114,35 +166,23 @@ export function appendEvents(
       ? sealJob.seal(tenantId, event.entityId, event.eventType, id, event.payload, event.payloadJson)
       : { payloadJson: event.payloadJson, sealed: null };
     position += 1;
-    statements.insertEvent.run(
-      tenantId,
-      position,
+    const row: PendingRow = {
+      event,
+      id,
       eventId,
-      stream.streamId,
-      stream.version,
-      type.typeId,
-      timestampMs,
-      stored.payloadJson,
-      event.metadataJson,
-      stored.sealed,
-    );
+      position,
+      streamId: stream.streamId,
+      version: stream.version,
+      typeId: type.typeId,
+      stored,
+    };
+    if (deferredRows.length > 0 || 'pending' in stored) deferredRows.push(row);
+    else writeRow(row);
     const result: AppendResult = { event_id: id, timestamp, version: stream.version, position };
     results.push(result);
     if (idHex) seenIds.set(idHex, { event, result });
-    committed.push({
-      id,
-      event_type: event.eventType,
-      entity_id: event.entityId,
-      tenant_id: tenantId,
-      // Subscribers get the stored (sealed) form; each one's view is revealed as it is sent.
-      payloadJson: stored.payloadJson,
-      metadataJson: event.metadataJson,
-      sealed: stored.sealed,
-      timestampMs,
-      version: stream.version,
-      position,
-    });
   });
+  for (const row of deferredRows) writeRow(row);
 
   for (const stream of streams.values()) statements.updateStream.run(stream.version, timestampMs, stream.streamId);
   for (const type of typeIds.values()) statements.bumpType.run(type.added, timestampMs, type.typeId);

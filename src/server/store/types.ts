@@ -114,8 +114,11 @@ export type PayloadView = 'plaintext' | 'redacted';
  * so the store knows nothing of keys.
  */
 export interface PayloadSealer {
-  /** State for one run of one append job; a job may run twice (group commit), so nothing is shared until commit. */
-  beginJob(): SealJob;
+  /**
+   * State for one run of one append job of `events` events; a job may run twice (group commit),
+   * so nothing is shared until commit.
+   */
+  beginJob(events: number): SealJob;
   /** The event as a reader with this view may see it; events with `sealed === null` come back unchanged. */
   reveal(event: StoredEvent, view: PayloadView): StoredEvent;
 }
@@ -133,7 +136,7 @@ export interface SealJob {
     eventId: string,
     payload: unknown,
     payloadJson: string,
-  ): SealedPayload;
+  ): SealedPayload | PendingSeal;
   /** The transaction committed: keys this job created or loaded may now be cached. */
   committed(): void;
 }
@@ -160,6 +163,15 @@ export interface AppendSummary {
   ingested: number;
   /** The distinct event types of the request. */
   eventTypes: string[];
+}
+
+/**
+ * A payload being sealed elsewhere (the seal worker): the store settles it just before it writes
+ * the row, so sealing one event overlaps writing the ones before it.
+ */
+export interface PendingSeal {
+  readonly pending: true;
+  settle(): SealedPayload;
 }
 
 export interface SealedPayload {
