@@ -131,8 +131,6 @@ export function createSealPreparation() {
   };
 }
 
-export type PrepareSeal = ReturnType<typeof createSealPreparation>;
-
 /** Encrypts prepared values into a sealed record, with its own nonce pool. */
 export function createRecordSealing(random: (size: number) => Buffer) {
   const nonce = createNoncePool(random);

@@ -12,7 +12,6 @@ import {
   KEY_BYTES,
   READY,
   REQUEST_HEADER_BYTES,
-  REQUEST_LENGTH,
   REQUEST_OFFSET,
   SEALED,
   SLOT_INTS,
@@ -185,7 +184,6 @@ export function createSealPool(options: SealPoolOptions = {}): SealPool {
           requestCursor = offset;
           const slot = (ticket % SLOTS) * SLOT_INTS;
           index[slot + REQUEST_OFFSET] = at;
-          index[slot + REQUEST_LENGTH] = offset - at;
           index[slot + STATUS] = 0;
           index[slot + FLAGS] = ticket === first ? FIRST_OF_JOB : 0;
           Atomics.store(control, SUBMITTED, ticket + 1);

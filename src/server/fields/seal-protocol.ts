@@ -11,7 +11,7 @@
  *   READY      1 once the worker runs its loop; until then the sealer seals on the main thread
  *
  * index (Int32Array, SLOT_INTS per slot; request n uses slot n % SLOTS):
- *   request offset, request length, answer offset, answer length, status, flags
+ *   request offset, answer offset, answer length, status, flags
  *
  * A request (at its offset in `requests`): key (32 bytes) | generation u32 | the byte lengths
  * (u32 each) of tenant, entity, event id, pointers JSON, values JSON | those five texts in UTF-8.
@@ -25,13 +25,12 @@ export const READY = 3;
 export const CONTROL_INTS = 4;
 
 export const SLOTS = 4096;
-export const SLOT_INTS = 6;
+export const SLOT_INTS = 5;
 export const REQUEST_OFFSET = 0;
-export const REQUEST_LENGTH = 1;
-export const ANSWER_OFFSET = 2;
-export const ANSWER_LENGTH = 3;
-export const STATUS = 4;
-export const FLAGS = 5;
+export const ANSWER_OFFSET = 1;
+export const ANSWER_LENGTH = 2;
+export const STATUS = 3;
+export const FLAGS = 4;
 
 /** FLAGS: the first request of a job; the worker starts writing answers at offset 0 again. */
 export const FIRST_OF_JOB = 1;
