@@ -4,6 +4,7 @@ import {
   createEventIdGenerator,
   createEventStore,
   type EventStore,
+  type AppendResult,
   type SealedColumn,
   type StoredEvent,
 } from '../store/index.js';
@@ -171,6 +172,37 @@ describe('sealing at ingest', () => {
     await expect(store.append('acme', { ...event, payload: { ...event.payload, ssn: '556' } })).rejects.toMatchObject({
       code: 'duplicate_event_id',
     });
+  });
+
+  it('tells a repeated event_id within one batch by its sealed values too', async () => {
+    fields.policies.put('acme', 'person.registered', ['/ssn']);
+    const id = '01890a5d-ac96-774b-bcce-b302099a8058';
+    const event = { ...person('p-1', '555'), event_id: id };
+    const repeated = await store.appendBatch('acme', [event, event]);
+    expect(repeated).toMatchObject({ total: 2, ingested: 1 });
+    expect(repeated.events[1]).toEqual(repeated.events[0]);
+    // Same stored (nulled) payload, different sealed value: not a retry.
+    const other = { ...person('p-1', '556'), event_id: '01890a5d-ac96-774b-bcce-b302099a8059' };
+    await expect(
+      store.appendBatch('acme', [other, { ...other, payload: person('p-1', '557').payload }]),
+    ).rejects.toMatchObject({ code: 'duplicate_event_id' });
+  });
+
+  it('reads the payload once, when append is called: changing it afterwards changes nothing stored', async () => {
+    fields.policies.put('acme', 'person.registered', ['/ssn']);
+    const sealed = person('p-1', '555');
+    const clear = { event_type: 'person.noted', entity_id: 'p-1', payload: { note: 'as sent' } };
+    const pending = [store.append('acme', sealed), store.append('acme', clear)];
+    sealed.payload.ssn = 'changed';
+    sealed.payload.name = 'changed';
+    clear.payload.note = 'changed';
+    const [first, second] = await Promise.all(pending);
+    const stored = (result: AppendResult): Record<string, any> =>
+      payloadOf(
+        store.reveal(store.getEvent('acme', Buffer.from(result.event_id.replaceAll('-', ''), 'hex')), 'plaintext'),
+      );
+    expect(stored(first!)).toMatchObject({ name: 'Ann', ssn: '555' });
+    expect(stored(second!)).toEqual({ note: 'as sent' });
   });
 
   it('uses one data key per subject, never shared between entities or tenants', async () => {

@@ -1,5 +1,6 @@
 import { NONCE_BYTES, sealText } from '../kms/keyring/aead.js';
 import { locate } from './pointers.js';
+import type { PreparedPayload } from '../store/index.js';
 import { encodeSealedRecord } from './sealed-record.js';
 
 /**
@@ -63,21 +64,10 @@ function createNoncePool(random: (size: number) => Buffer): () => Buffer {
   };
 }
 
-/** A payload made ready for sealing: everything but the encryption, which may run elsewhere. */
-export interface PreparedSeal {
-  /** The payload with each sealed value replaced by null. */
-  payloadJson: string;
-  /** The JSON array of the sealed values: the plaintext. */
-  valuesJson: string;
-  /** The pointers whose values these are, as JSON and as UTF-8. */
-  pointersJson: string;
-  pointersBytes: Buffer;
-}
-
 /**
  * Takes the policy's values out of the payload: undefined when it holds none. `payload` is
- * changed only during the call (a job may run twice, so the caller's object must come back as it
- * went in). Not re-entrant: it reuses its scratch arrays from one event to the next.
+ * changed only during the call: the caller's object comes back as it went in. Not re-entrant: it
+ * reuses its scratch arrays from one event to the next.
  */
 export function createSealPreparation() {
   // Where the sealed values are, as parallel arrays reused from one event to the next: this runs
@@ -87,7 +77,7 @@ export function createSealPreparation() {
   const foundValues: unknown[] = [];
   const foundPointers: string[] = [];
 
-  return function prepareSeal(policy: SealPolicy, payload: unknown): PreparedSeal | undefined {
+  return function prepareSeal(policy: SealPolicy, payload: unknown): PreparedPayload | undefined {
     const fields = policy.fields;
     let count = 0;
     let everyField = true;

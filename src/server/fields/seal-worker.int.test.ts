@@ -52,7 +52,7 @@ const batch = (size: number, from = 0) =>
 /** Appends batches until the worker has started (the first large append only starts it). */
 async function appendUntilReady(target: { fields: FieldCrypto; store: EventStore }): Promise<void> {
   for (let round = 0; round < 100 && target.fields.sealWorker().state !== 'ready'; round += 1) {
-    await target.store.appendBatch('acme', batch(64, 10_000 + round * 64));
+    await target.store.appendBatch('acme', batch(100, 10_000 + round * 100));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   expect(target.fields.sealWorker().state).toBe('ready');
@@ -136,7 +136,7 @@ describe('the seal worker', () => {
       answerTimeoutMs: 200,
       onUnavailable: (reason) => reasons.push(reason),
     });
-    await target.store.appendBatch('acme', batch(64, 5_000));
+    await target.store.appendBatch('acme', batch(100, 5_000));
     for (let i = 0; i < 100 && target.fields.sealWorker().state === 'starting'; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

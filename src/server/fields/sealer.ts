@@ -1,13 +1,20 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { open } from '../kms/keyring/aead.js';
-import type { PayloadSealer, PayloadView, PendingSeal, SealedPayload, SealJob, StoredEvent } from '../store/index.js';
+import type {
+  PayloadSealer,
+  PayloadView,
+  PendingSeal,
+  PreparedPayload,
+  SealedPayload,
+  SealJob,
+  StoredEvent,
+} from '../store/index.js';
 import { locate, parsePointer } from './pointers.js';
 import type { PolicyStore } from './policies.js';
 import {
   createRecordSealing,
   createSealPreparation,
   eventAad,
-  type PreparedSeal,
   type SealKey,
   type SealRecord,
 } from './seal-core.js';
@@ -33,7 +40,7 @@ class PendingRecord implements PendingSeal {
   constructor(
     private readonly job: SealPoolJob,
     private readonly ticket: number,
-    private readonly prepared: PreparedSeal,
+    private readonly prepared: PreparedPayload,
     private readonly tenantId: string,
     private readonly entityId: string,
     private readonly eventId: string,
@@ -124,16 +131,18 @@ export function createSealer(deps: SealerDependencies): PayloadSealer {
   }
 
   return {
+    prepare(tenantId, eventType, payload) {
+      const policy = policies.compiled(tenantId, eventType);
+      return policy && prepareSeal(policy, payload);
+    },
+
     beginJob(events): SealJob {
       // Keys this run of the job made or loaded; they reach the shared cache only once it commits.
       const used = new Map<string, { tenantId: string; entityId: string; key: SubjectKey }>();
       // Large jobs hand their payloads to the seal worker; a few events are sealed here sooner.
       const poolJob = pool && events >= workerMinEvents ? pool.beginJob() : undefined;
       return {
-        seal(tenantId, entityId, eventType, eventId, payload, payloadJson) {
-          const policy = policies.compiled(tenantId, eventType);
-          const prepared = policy && prepareSeal(policy, payload);
-          if (!prepared) return { payloadJson, sealed: null };
+        seal(tenantId, entityId, eventId, prepared) {
           const key = currentKey(used, tenantId, entityId);
           const { valuesJson, pointersJson, pointersBytes } = prepared;
           const ticket = poolJob?.submit(key, tenantId, entityId, eventId, pointersJson, valuesJson);

@@ -8,10 +8,10 @@ import type {
   ExpectedVersion,
   PayloadSealer,
   PendingSeal,
+  PreparedEvent,
   SealedPayload,
   SealJob,
   StoredEvent,
-  ValidatedEvent,
 } from './types.js';
 
 export interface AppendDependencies {
@@ -55,7 +55,7 @@ function satisfies(expected: ExpectedVersion, current: number): boolean {
  */
 /** One event's row, written at once or, when its payload is being sealed elsewhere, after the loop. */
 interface PendingRow {
-  event: ValidatedEvent;
+  event: PreparedEvent;
   id: string;
   eventId: Uint8Array;
   position: number;
@@ -68,7 +68,7 @@ interface PendingRow {
 export function appendEvents(
   deps: AppendDependencies,
   tenantId: string,
-  events: readonly ValidatedEvent[],
+  events: readonly PreparedEvent[],
   indexed: boolean,
 ): AppendOutcome {
   const { statements } = deps;
@@ -79,10 +79,11 @@ export function appendEvents(
   const timestamp = isoTimestamp(timestampMs);
   const streams = new Map<string, StreamState>();
   const typeIds = new Map<string, { typeId: number; added: number }>();
-  const seenIds = new Map<string, { event: ValidatedEvent; result: AppendResult }>();
+  const seenIds = new Map<string, { event: PreparedEvent; result: AppendResult }>();
   const results: AppendResult[] = [];
   const committed: StoredEvent[] = [];
-  const sealJob = deps.sealer?.beginJob(events.length);
+  const sealing = events.filter((event) => event.sealing !== null).length;
+  const sealJob = sealing > 0 ? deps.sealer?.beginJob(sealing) : undefined;
   // Rows whose payload is being sealed elsewhere, and every row after the first of them (rows go in order).
   const deferredRows: PendingRow[] = [];
 
@@ -162,9 +163,12 @@ export function appendEvents(
 
     const eventId = event.eventId ?? deps.newEventId();
     const id = uuidText(eventId);
-    const stored = sealJob
-      ? sealJob.seal(tenantId, event.entityId, event.eventType, id, event.payload, event.payloadJson)
-      : { payloadJson: event.payloadJson, sealed: null };
+    let stored: SealedPayload | PendingSeal = { payloadJson: event.payloadJson, sealed: null };
+    if (event.sealing) {
+      // Prepared by the store's sealer, so there is one; storing the nulled payload alone would lose the values.
+      if (!sealJob) throw new Error('an event prepared for sealing reached a store without a sealer');
+      stored = sealJob.seal(tenantId, event.entityId, id, event.sealing);
+    }
     position += 1;
     const row: PendingRow = {
       event,
@@ -196,25 +200,22 @@ export function appendEvents(
 function findRepeat(
   deps: AppendDependencies,
   tenantId: string,
-  event: ValidatedEvent,
+  event: PreparedEvent,
   idHex: string,
-  seenInRequest: Map<string, { event: ValidatedEvent; result: AppendResult }>,
+  seenInRequest: Map<string, { event: PreparedEvent; result: AppendResult }>,
 ): AppendResult | 'different' | undefined {
   const earlier = seenInRequest.get(idHex);
   if (earlier) return sameContent(earlier.event, event) ? earlier.result : 'different';
   const row = deps.statements.eventById.get(tenantId, event.eventId!);
   if (!row) return undefined;
-  const stored: ValidatedEvent = {
-    eventType: row.event_type,
-    entityId: row.entity_id,
-    // A retry is compared with what was sent, so sealed values are compared in clear.
-    payload: undefined,
-    payloadJson: row.sealed === null ? row.payload : plaintextPayload(deps, tenantId, row),
-    metadataJson: row.metadata,
-    expected: 'any',
-    eventId: event.eventId,
-  };
-  if (!sameContent(stored, event)) return 'different';
+  // A retry is compared with what was sent, so sealed values are compared in clear.
+  const storedJson = row.sealed === null ? row.payload : plaintextPayload(deps, tenantId, row);
+  const same =
+    row.event_type === event.eventType &&
+    row.entity_id === event.entityId &&
+    storedJson === event.sentPayloadJson &&
+    row.metadata === event.metadataJson;
+  if (!same) return 'different';
   return {
     event_id: uuidText(row.event_id),
     timestamp: isoTimestamp(row.timestamp),
@@ -223,11 +224,12 @@ function findRepeat(
   };
 }
 
-function sameContent(a: ValidatedEvent, b: ValidatedEvent): boolean {
+/** Two events of one request with the same event id: a retry only if everything else is the same too. */
+function sameContent(a: PreparedEvent, b: PreparedEvent): boolean {
   return (
     a.eventType === b.eventType &&
     a.entityId === b.entityId &&
-    a.payloadJson === b.payloadJson &&
+    a.sentPayloadJson === b.sentPayloadJson &&
     a.metadataJson === b.metadataJson
   );
 }

@@ -15,6 +15,7 @@ import type {
   EventTypeSummary,
   PayloadSealer,
   PayloadView,
+  PreparedEvent,
   StoredEvent,
   StoreStats,
   StreamSummary,
@@ -87,9 +88,27 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
     event.sealed === null || !deps.sealer ? event : deps.sealer.reveal(event, view);
   const toFeedItem = (event: StoredEvent): FeedItem => feedItem(event, reveal);
 
+  /** Serialises each payload once, here in the caller's call, sealed values taken apart by the sealer. */
+  function prepare(tenantId: string, events: readonly ValidatedEvent[]): PreparedEvent[] {
+    return events.map((event) => {
+      const sealing = deps.sealer?.prepare(tenantId, event.eventType, event.payload) ?? null;
+      const payloadJson = sealing ? sealing.payloadJson : JSON.stringify(event.payload);
+      return {
+        eventType: event.eventType,
+        entityId: event.entityId,
+        payloadJson,
+        sealing,
+        sentPayloadJson: event.eventId === null ? null : sealing ? JSON.stringify(event.payload) : payloadJson,
+        metadataJson: event.metadataJson,
+        expected: event.expected,
+        eventId: event.eventId,
+      };
+    });
+  }
+
   function write(
     tenantId: string,
-    events: ValidatedEvent[],
+    events: PreparedEvent[],
     indexed: boolean,
     audit: AppendAudit | undefined,
   ): Promise<AppendOutcome> {
@@ -118,12 +137,12 @@ export function createEventStore(deps: EventStoreDependencies): EventStore {
 
   return {
     async append(tenantId, input, audit) {
-      const outcome = await write(tenantId, [validateOne(input)], false, audit);
+      const outcome = await write(tenantId, prepare(tenantId, [validateOne(input)]), false, audit);
       return outcome.results[0]!;
     },
 
     async appendBatch(tenantId, input, audit) {
-      const outcome = await write(tenantId, validateBatch(input), true, audit);
+      const outcome = await write(tenantId, prepare(tenantId, validateBatch(input)), true, audit);
       return { total: outcome.results.length, ingested: outcome.committed.length, events: outcome.results };
     },
 

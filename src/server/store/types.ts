@@ -11,17 +11,48 @@ export interface NewEvent {
   event_id?: string;
 }
 
-/** An event that passed validation, with its JSON already serialised once for storage. */
+/** An event that passed validation; its payload still the caller's object (see PreparedEvent). */
 export interface ValidatedEvent {
   eventType: string;
   entityId: string;
-  /** The parsed payload, for field sealing (which must not change it: a job may run twice). */
   payload: unknown;
-  payloadJson: string;
   metadataJson: string | null;
   expected: ExpectedVersion;
   /** The client's idempotency key, as 16 bytes; absent when the server picks the id. */
   eventId: Uint8Array | null;
+}
+
+/**
+ * A validated event with its payload serialised once, when the append is called: as it will be
+ * stored and, when a field policy seals some of its values, taken apart by the sealer. The append
+ * job (which may run twice) never reads the caller's objects.
+ */
+export interface PreparedEvent {
+  eventType: string;
+  entityId: string;
+  /** The payload as it will be stored: as sent, or with the sealed values replaced by null. */
+  payloadJson: string;
+  /** The sealer's part, when the tenant's policy seals values of this event. */
+  sealing: PreparedPayload | null;
+  /**
+   * The payload as sent, serialised, to tell a retry from a reused event id: set for events that
+   * carry an event id (the only ones compared).
+   */
+  sentPayloadJson: string | null;
+  metadataJson: string | null;
+  expected: ExpectedVersion;
+  eventId: Uint8Array | null;
+}
+
+/** A payload the sealer took apart: what is stored in clear and what it will encrypt. */
+export interface PreparedPayload {
+  /** The payload with each sealed value replaced by null. */
+  payloadJson: string;
+  /** The JSON array of the sealed values: the plaintext. */
+  valuesJson: string;
+  /** The pointers whose values these are, as JSON and as UTF-8. */
+  pointersJson: string;
+  pointersBytes: Buffer;
 }
 
 /** The reply to one appended (or idempotently repeated) event. */
@@ -115,6 +146,11 @@ export type PayloadView = 'plaintext' | 'redacted';
  */
 export interface PayloadSealer {
   /**
+   * Runs when the append is called: takes the values the tenant's policy for this type names out
+   * of the payload, or answers undefined when it seals none. Must not keep `payload`.
+   */
+  prepare(tenantId: string, eventType: string, payload: unknown): PreparedPayload | undefined;
+  /**
    * State for one run of one append job of `events` events; a job may run twice (group commit),
    * so nothing is shared until commit.
    */
@@ -124,19 +160,11 @@ export interface PayloadSealer {
 }
 
 export interface SealJob {
-  /** Runs inside the append transaction: encrypts what the tenant's policy for this type names. */
   /**
-   * `eventId` is the event's UUID text: the ciphertext is bound to its event. `payload` is the parsed
-   * form of `payloadJson`; the sealer may change it only for the duration of the call.
+   * Runs inside the append transaction: encrypts the prepared values under the subject's key.
+   * `eventId` is the event's UUID text: the ciphertext is bound to its event.
    */
-  seal(
-    tenantId: string,
-    entityId: string,
-    eventType: string,
-    eventId: string,
-    payload: unknown,
-    payloadJson: string,
-  ): SealedPayload | PendingSeal;
+  seal(tenantId: string, entityId: string, eventId: string, prepared: PreparedPayload): SealedPayload | PendingSeal;
   /** The transaction committed: keys this job created or loaded may now be cached. */
   committed(): void;
 }

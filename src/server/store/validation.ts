@@ -52,7 +52,8 @@ function expectedVersionProblem(value: unknown): string | undefined {
 }
 
 /**
- * Checks one event of a request and serialises its JSON once.
+ * Checks one event of a request and serialises its metadata; the payload is serialised by the
+ * store, which knows whether a field policy seals part of it.
  * `at` is the JSON pointer of the event in the request ("" or "/events/3").
  */
 export function validateEvent(input: unknown, at: string): ValidatedEvent | FieldProblem[] {
@@ -88,7 +89,6 @@ export function validateEvent(input: unknown, at: string): ValidatedEvent | Fiel
     eventType: event['event_type'] as string,
     entityId: event['entity_id'] as string,
     payload: event['payload'],
-    payloadJson: JSON.stringify(event['payload']),
     metadataJson:
       event['metadata'] === undefined || event['metadata'] === null ? null : JSON.stringify(event['metadata']),
     expected: (expected ?? 'any') as ExpectedVersion,

@@ -23,9 +23,9 @@ describe('entity_id', () => {
 describe('validateOne', () => {
   const ok = { event_type: 'a.b', entity_id: 'e', payload: { x: 1 } };
 
-  it('serialises payload and metadata once and defaults expected_version to any', () => {
+  it('keeps the payload for the store, serialises metadata and defaults expected_version to any', () => {
     const event = validateOne({ ...ok, metadata: { m: true } });
-    expect(event).toMatchObject({ payloadJson: '{"x":1}', metadataJson: '{"m":true}', expected: 'any', eventId: null });
+    expect(event).toMatchObject({ payload: { x: 1 }, metadataJson: '{"m":true}', expected: 'any', eventId: null });
   });
 
   it.each([
