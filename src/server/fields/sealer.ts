@@ -11,13 +11,7 @@ import type {
 } from '../store/index.js';
 import { locate, parsePointer } from './pointers.js';
 import type { PolicyStore } from './policies.js';
-import {
-  createRecordSealing,
-  createSealPreparation,
-  eventAad,
-  type SealKey,
-  type SealRecord,
-} from './seal-core.js';
+import { createRecordSealing, createSealPreparation, eventAad, type SealKey, type SealRecord } from './seal-core.js';
 import type { SealPool, SealPoolJob } from './seal-pool.js';
 import { decodeSealedRecord, pointersOfBroken, type SealedRecord } from './sealed-record.js';
 import { FIELDS_KEY, type SubjectKey, type SubjectKeys } from './subject-keys.js';
