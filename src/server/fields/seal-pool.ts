@@ -70,6 +70,19 @@ export interface SealPoolOptions {
   onUnavailable?: (reason: string) => void;
 }
 
+/** Requests handed over between two wake-ups of the worker. */
+const WAKE_EVERY = 16;
+
+/**
+ * Writes one text of a request and, in the request's header, its length in bytes (at most 3 per
+ * UTF-16 unit: the caller checked there is room); answers the offset after it.
+ */
+function putText(requests: Buffer, requestAt: number, field: number, text: string, offset: number): number {
+  const written = requests.write(text, offset, 'utf8');
+  requests.writeUInt32BE(written, requestAt + KEY_BYTES + 4 + field * 4);
+  return offset + written;
+}
+
 /** The worker's module, and how to start it: run from sources (tsx, vitest), it needs tsx's loader. */
 function defaultWorker(): { url: URL; bootstrap?: string } {
   const self = import.meta.url;
@@ -134,6 +147,9 @@ export function createSealPool(options: SealPoolOptions = {}): SealPool {
 
   /** Waits until the worker answered `count` requests; false when it did not in time. */
   function waitForDone(count: number): boolean {
+    if (Atomics.load(control, DONE) >= count) return true;
+    // It may be asleep with requests waiting: submit wakes it only now and then.
+    Atomics.notify(control, SUBMITTED);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const done = Atomics.load(control, DONE);
@@ -170,24 +186,19 @@ export function createSealPool(options: SealPoolOptions = {}): SealPool {
           requests.set(key.key, at);
           requests.writeUInt32BE(key.generation, at + KEY_BYTES);
           let offset = at + REQUEST_HEADER_BYTES;
-          // Each text and, in the header, its length in bytes (at most 3 per UTF-16 unit, checked above).
-          const put = (text: string, field: number): void => {
-            const written = requests.write(text, offset, 'utf8');
-            requests.writeUInt32BE(written, at + KEY_BYTES + 4 + field * 4);
-            offset += written;
-          };
-          put(tenantId, 0);
-          put(entityId, 1);
-          put(eventId, 2);
-          put(pointersJson, 3);
-          put(valuesJson, 4);
-          requestCursor = offset;
+          offset = putText(requests, at, 0, tenantId, offset);
+          offset = putText(requests, at, 1, entityId, offset);
+          offset = putText(requests, at, 2, eventId, offset);
+          offset = putText(requests, at, 3, pointersJson, offset);
+          requestCursor = putText(requests, at, 4, valuesJson, offset);
           const slot = (ticket % SLOTS) * SLOT_INTS;
           index[slot + REQUEST_OFFSET] = at;
           index[slot + STATUS] = 0;
           index[slot + FLAGS] = ticket === first ? FIRST_OF_JOB : 0;
           Atomics.store(control, SUBMITTED, ticket + 1);
-          Atomics.notify(control, SUBMITTED);
+          // Waking a waiting worker is a system call: do it for every few requests, and before
+          // waiting for an answer (waitForDone), rather than for each one.
+          if ((ticket - first) % WAKE_EVERY === WAKE_EVERY - 1) Atomics.notify(control, SUBMITTED);
           return ticket;
         },
 
