@@ -51,7 +51,8 @@ export interface FieldCrypto {
 }
 
 export function createFieldCrypto(deps: FieldCryptoDependencies): FieldCrypto {
-  const policies = createPolicyStore(deps.db, deps.now);
+  const pool = deps.sealWorker === false || deps.randomBytes ? undefined : createSealPool(deps.sealWorker ?? {});
+  const policies = createPolicyStore(deps.db, deps.now, () => pool?.warm());
   const subjectKeys = createSubjectKeys({
     db: deps.db,
     keyring: deps.keyring,
@@ -67,7 +68,6 @@ export function createFieldCrypto(deps: FieldCryptoDependencies): FieldCrypto {
     ...(deps.scheduleRewrapStep ? { schedule: deps.scheduleRewrapStep } : {}),
     ...(deps.rewrapStepRows ? { stepRows: deps.rewrapStepRows } : {}),
   });
-  const pool = deps.sealWorker === false || deps.randomBytes ? undefined : createSealPool(deps.sealWorker ?? {});
   const sealer = createSealer({
     policies,
     subjectKeys,

@@ -53,7 +53,11 @@ function toPolicy(row: PolicyRow): EncryptionPolicy {
  * the answer (usually "none") must cost a Map lookup. Only this object writes the table, so the
  * cache is kept exact by updating it on every write.
  */
-export function createPolicyStore(db: SqliteDatabase, now: () => number): PolicyStore {
+/**
+ * `onPolicy` is told whenever a policy exists: once at start when there are any, and after each
+ * put (field crypto gets its seal worker ready before the first large append needs it).
+ */
+export function createPolicyStore(db: SqliteDatabase, now: () => number, onPolicy?: () => void): PolicyStore {
   const st = {
     one: db.prepare<[string, string], PolicyRow>(
       'SELECT event_type, fields, updated_at FROM encryption_policies WHERE tenant_id = ? AND event_type = ?',
@@ -84,6 +88,7 @@ export function createPolicyStore(db: SqliteDatabase, now: () => number): Policy
     forTenant.set(row.event_type, compile(JSON.parse(row.fields) as string[]));
     compiledByTenant.set(row.tenant_id, forTenant);
   }
+  if (compiledByTenant.size > 0) onPolicy?.();
 
   return {
     compiled: (tenantId, eventType) => compiledByTenant.get(tenantId)?.get(eventType),
@@ -104,6 +109,7 @@ export function createPolicyStore(db: SqliteDatabase, now: () => number): Policy
       const forTenant = compiledByTenant.get(tenantId) ?? new Map<string, CompiledPolicy>();
       forTenant.set(eventType, compile(checked));
       compiledByTenant.set(tenantId, forTenant);
+      onPolicy?.();
       return { policy: toPolicy(st.one.get(tenantId, eventType)!), created };
     },
 

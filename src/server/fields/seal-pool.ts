@@ -30,13 +30,15 @@ import {
  * on the main thread instead: the worker only ever makes sealing faster, never different.
  */
 export interface SealPool {
+  /** Starts the worker, if it is not running, so that it is ready when a large append comes. */
+  warm(): void;
   /** Starts one job's requests; undefined when the worker cannot take one now. */
   beginJob(): SealPoolJob | undefined;
   status(): SealWorkerStatus;
   close(): void;
 }
 
-/** What the seal worker is doing: `idle` until the first large append starts it. */
+/** What the seal worker is doing: `idle` until a field policy exists or a large append comes. */
 export interface SealWorkerStatus {
   state: 'idle' | 'starting' | 'ready' | 'unavailable' | 'closed';
   /** Events it sealed. */
@@ -161,6 +163,10 @@ export function createSealPool(options: SealPoolOptions = {}): SealPool {
   }
 
   return {
+    warm() {
+      if (!broken && !worker) start();
+    },
+
     beginJob() {
       if (broken) return undefined;
       if (!worker) start();

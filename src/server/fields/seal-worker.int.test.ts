@@ -109,10 +109,22 @@ describe('the seal worker', () => {
     expect(JSON.stringify(swapped.payloadJson)).toContain('invalid_ciphertext');
   });
 
+  it('starts once a field policy exists, before any append, and not before', () => {
+    h = createKeyringHarness();
+    fields = createFieldCrypto({ db: h.db, keyring: h.keyring, now: h.now, sealWorker: {} });
+    expect(fields.sealWorker().state).toBe('idle');
+    fields.policies.put('acme', 'person.registered', ['/ssn']);
+    expect(['starting', 'ready']).toContain(fields.sealWorker().state);
+    fields.close();
+    // A store opened over policies made earlier starts it at once.
+    fields = createFieldCrypto({ db: h.db, keyring: h.keyring, now: h.now, sealWorker: {} });
+    expect(['starting', 'ready']).toContain(fields.sealWorker().state);
+  });
+
   it('is not used for small appends, which are sealed on the main thread at once', async () => {
     const target = build({});
     await target.store.appendBatch('acme', batch(10));
-    expect(target.fields.sealWorker()).toEqual({ state: 'idle', sealed: 0 });
+    expect(target.fields.sealWorker().sealed).toBe(0);
     expect(allEvents(target).map((event) => plaintextOf(target, event))).toEqual(batch(10).map((e) => e.payload));
   });
 
