@@ -39,29 +39,26 @@ function serve(data: SealWorkerData): void {
 
   function answer(slot: number): number {
     const at = index[slot + REQUEST_OFFSET]!;
-    const key = Buffer.from(requests.subarray(at, at + KEY_BYTES));
+    // The request's end, from the five text lengths in its header: everything up to it is cleared.
+    let end = at + REQUEST_HEADER_BYTES;
+    for (let field = 0; field < 5; field += 1) end += requests.readUInt32BE(at + KEY_BYTES + 4 + field * 4);
     try {
       const generation = requests.readUInt32BE(at + KEY_BYTES);
-      let offset = at + REQUEST_HEADER_BYTES;
-      const text = (field: number): string => {
+      const texts: string[] = [];
+      for (let field = 0, offset = at + REQUEST_HEADER_BYTES; field < 5; field += 1) {
         const length = requests.readUInt32BE(at + KEY_BYTES + 4 + field * 4);
-        const value = requests.toString('utf8', offset, offset + length);
+        texts.push(requests.toString('utf8', offset, offset + length));
         offset += length;
-        return value;
-      };
-      const tenantId = text(0);
-      const entityId = text(1);
-      const eventId = text(2);
-      const pointersJson = text(3);
-      const valuesJson = text(4);
-      // Neither the key nor the values stay in shared memory once read.
-      requests.fill(0, at, offset);
+      }
+      const [tenantId, entityId, eventId, pointersJson, valuesJson] = texts as [string, string, string, string, string];
       let pointers = pointersBytes.get(pointersJson);
       if (!pointers) {
         if (pointersBytes.size >= 1024) pointersBytes.clear();
         pointers = Buffer.from(pointersJson, 'utf8');
         pointersBytes.set(pointersJson, pointers);
       }
+      // The key is used where it lies (the cipher keeps its own copy) and cleared below.
+      const key = requests.subarray(at, at + KEY_BYTES);
       const record = sealRecord(valuesJson, pointersJson, pointers, tenantId, entityId, eventId, { generation, key });
       if (answerCursor + record.length > answers.length) return NO_ROOM;
       answers.set(record, answerCursor);
@@ -72,7 +69,8 @@ function serve(data: SealWorkerData): void {
     } catch {
       return FAILED;
     } finally {
-      key.fill(0);
+      // Neither the key nor the values stay in shared memory once used.
+      requests.fill(0, at, Math.min(end, requests.length));
     }
   }
 
