@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SealKey } from './seal-core.js';
 import {
+  allocateSealMemory,
   ANSWER_LENGTH,
   ANSWER_OFFSET,
-  CONTROL_INTS,
   DONE,
   FIRST_OF_JOB,
   FLAGS,
@@ -70,6 +70,8 @@ export interface SealPoolOptions {
   arenaBytes?: number;
   /** Told once when the worker is given up, and why. */
   onUnavailable?: (reason: string) => void;
+  /** The shared memory (allocateSealMemory), when the caller wants to look into it; by default made here of arenaBytes. */
+  memory?: SealWorkerData;
 }
 
 /** Requests handed over between two wake-ups of the worker. */
@@ -99,12 +101,7 @@ function defaultWorker(): { url: URL; bootstrap?: string } {
 export function createSealPool(options: SealPoolOptions = {}): SealPool {
   const arenaBytes = options.arenaBytes ?? 8 * 1024 * 1024;
   const timeoutMs = options.answerTimeoutMs ?? 5_000;
-  const data: SealWorkerData = {
-    control: new SharedArrayBuffer(CONTROL_INTS * 4),
-    index: new SharedArrayBuffer(SLOTS * SLOT_INTS * 4),
-    requests: new SharedArrayBuffer(arenaBytes),
-    answers: new SharedArrayBuffer(arenaBytes * 2),
-  };
+  const data: SealWorkerData = options.memory ?? allocateSealMemory(arenaBytes);
   const control = new Int32Array(data.control);
   const index = new Int32Array(data.index);
   const requests = Buffer.from(data.requests);

@@ -51,3 +51,13 @@ export interface SealWorkerData {
   requests: SharedArrayBuffer;
   answers: SharedArrayBuffer;
 }
+
+/** Shared memory for one pool and its worker: `arenaBytes` of requests, twice that of answers. */
+export function allocateSealMemory(arenaBytes: number): SealWorkerData {
+  return {
+    control: new SharedArrayBuffer(CONTROL_INTS * 4),
+    index: new SharedArrayBuffer(SLOTS * SLOT_INTS * 4),
+    requests: new SharedArrayBuffer(arenaBytes),
+    answers: new SharedArrayBuffer(arenaBytes * 2),
+  };
+}

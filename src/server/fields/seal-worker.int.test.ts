@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createKeyringHarness, type KeyringHarness } from '../kms/keyring/testing/harness.js';
 import { createEventIdGenerator, createEventStore, type EventStore, type StoredEvent } from '../store/index.js';
 import { createFieldCrypto, type FieldCrypto, type SealPoolOptions } from './index.js';
+import { allocateSealMemory } from './seal-protocol.js';
 import { decodeSealedRecord } from './sealed-record.js';
 
 /**
@@ -107,6 +108,19 @@ describe('the seal worker', () => {
     // Another event's record under this event's id fails to open: the AAD binds the event.
     const swapped = target.store.reveal({ ...first, sealed: second.sealed }, 'plaintext');
     expect(JSON.stringify(swapped.payloadJson)).toContain('invalid_ciphertext');
+  });
+
+  it('leaves no key and no value in shared memory once it has sealed them', async () => {
+    const memory = allocateSealMemory(1024 * 1024);
+    const target = build({ memory });
+    await appendUntilReady(target);
+    const before = target.fields.sealWorker().sealed;
+    await target.store.appendBatch('acme', batch(300, 20_000));
+    expect(target.fields.sealWorker().sealed).toBeGreaterThan(before);
+    const requests = Buffer.from(memory.requests);
+    // The values were written there in clear (ssn-20000-ünï, …) and the keys next to them.
+    expect(requests.includes('ssn-2')).toBe(false);
+    expect(requests.every((byte) => byte === 0)).toBe(true);
   });
 
   it('starts once a field policy exists, before any append, and not before', () => {
