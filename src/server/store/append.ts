@@ -82,7 +82,8 @@ export function appendEvents(
   const seenIds = new Map<string, { event: PreparedEvent; result: AppendResult }>();
   const results: AppendResult[] = [];
   const committed: StoredEvent[] = [];
-  const sealing = events.filter((event) => event.sealing !== null).length;
+  let sealing = 0;
+  for (const event of events) if (event.sealing !== null) sealing += 1;
   const sealJob = sealing > 0 ? deps.sealer?.beginJob(sealing) : undefined;
   // Rows whose payload is being sealed elsewhere, and every row after the first of them (rows go in order).
   const deferredRows: PendingRow[] = [];
