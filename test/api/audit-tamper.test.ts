@@ -94,8 +94,8 @@ describe('verify', () => {
     const head = server.app.audit.query('t-insert', {}, { limit: 1, offset: 0 }).events[0]!;
     const next = head.seq + 1;
     await tamper(
-      `INSERT INTO audit_log (tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, prev_hash, hash)
-       SELECT tenant_id, ${next}, 'forged', timestamp, 'login', 'user', 'success', '{}', hash, hash
+      `INSERT INTO audit_log (pos, tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, prev_hash, hash)
+       SELECT pos + 1, tenant_id, ${next}, 'forged', timestamp, 'login', 'user', 'success', '{}', hash, hash
        FROM audit_log WHERE tenant_id = 't-insert' AND seq = ${head.seq}`,
     );
     expect(await verify('t-insert')).toMatchObject({ valid: false, first_bad: next });

@@ -7,6 +7,7 @@ import { createAuditQueries } from './query.js';
 import { isoOf } from './rows.js';
 import { loadSigner } from './signer.js';
 import { prepareAuditStatements } from './statements.js';
+import { createTenantNumbers } from './tenant-numbers.js';
 import { createEventIdGenerator, uuidText } from '../store/index.js';
 import type { AuditContext, AuditEntry, AuditJob, AuditLog, AuditRecord } from './types.js';
 import { verifyTenant } from './verify.js';
@@ -37,6 +38,13 @@ export interface AuditDependencies {
 
 const SYSTEM_ACTOR = { type: 'system', id: null, ip: null } as const;
 
+/** A record inserted, not yet known to be committed. */
+interface Written {
+  record: AuditRecord;
+  hash: string;
+  tenantNo: number;
+}
+
 /**
  * The audit trail over one open database.
  *
@@ -47,10 +55,12 @@ const SYSTEM_ACTOR = { type: 'system', id: null, ip: null } as const;
 export function createAuditLog(deps: AuditDependencies): AuditLog {
   const { db, settings } = deps;
   const statements = prepareAuditStatements(db);
-  const queries = createAuditQueries(db);
+  const tenantNumbers = createTenantNumbers(statements);
+  const queries = createAuditQueries(db, tenantNumbers);
   const signer = loadSigner(statements, deps.kek, deps.now);
   const checkpointer = createCheckpointer({
     statements,
+    tenantNumbers,
     signer,
     now: deps.now,
     file: settings.checkpointFile,
@@ -64,7 +74,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
   const listeners = new Set<(record: AuditRecord) => void>();
 
   /** Inserts one record at the head of its tenant's chain; the caller holds the transaction. */
-  function insert(context: AuditContext, entry: AuditEntry): { record: AuditRecord; hash: string } {
+  function insert(context: AuditContext, entry: AuditEntry): Written {
     try {
       return insertRow(context, entry);
     } catch (error) {
@@ -72,8 +82,9 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     }
   }
 
-  function insertRow(context: AuditContext, entry: AuditEntry): { record: AuditRecord; hash: string } {
-    const head = statements.head.get(context.tenantId);
+  function insertRow(context: AuditContext, entry: AuditEntry): Written {
+    const tenantNo = tenantNumbers.forWrite(context.tenantId);
+    const head = statements.head.get(tenantNo, tenantNo);
     // Timestamps never go backwards within a tenant, so time ranges follow the chain's order.
     const timestampMs = Math.max(deps.now(), head?.timestamp ?? 0);
     const { actor } = context;
@@ -99,6 +110,8 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     const prevHash = head?.hash ?? GENESIS_HASH;
     const hash = chainHash(prevHash, canonicalRecord(record, metadataJson));
     statements.insert.run(
+      tenantNo,
+      record.seq,
       record.tenant_id,
       record.seq,
       record.id,
@@ -116,10 +129,11 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       prevHash,
       hash,
     );
-    return { record, hash };
+    return { record, hash, tenantNo };
   }
 
-  function committed(written: { record: AuditRecord; hash: string }): void {
+  function committed(written: Written): void {
+    tenantNumbers.committed(written.record.tenant_id, written.tenantNo);
     try {
       checkpointer.committed(written.record.tenant_id, written.record.seq, written.hash);
     } catch (error) {
@@ -135,7 +149,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
   }
 
   function recordAlone(context: AuditContext, entry: AuditEntry): AuditRecord {
-    let written: { record: AuditRecord; hash: string };
+    let written: Written;
     try {
       written = db.transaction(() => insert(context, entry))();
     } catch (error) {
@@ -165,7 +179,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     },
     within(context, entry, action) {
       if (!settings.enabled) return action();
-      let written: { record: AuditRecord; hash: string } | undefined;
+      let written: Written | undefined;
       const result = db.transaction(() => {
         if (typeof entry !== 'function') written = insert(context, entry);
         const value = action();
@@ -176,7 +190,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       return result;
     },
     job<T>(context: AuditContext, entry: (result: T) => AuditEntry): AuditJob<T> {
-      let written: { record: AuditRecord; hash: string } | undefined;
+      let written: Written | undefined;
       return {
         write(result) {
           if (settings.enabled) written = insert(context, entry(result));
@@ -188,7 +202,8 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     },
     query: (tenantId, filter, page) => queries.page(tenantId, filter, page),
     exportPage: (tenantId, filter, afterSeq, limit) => queries.after(tenantId, filter, afterSeq, limit),
-    verify: (tenantId) => verifyTenant({ statements, signer, checkpointFile: settings.checkpointFile }, tenantId),
+    verify: (tenantId) =>
+      verifyTenant({ statements, tenantNumbers, signer, checkpointFile: settings.checkpointFile }, tenantId),
     checkpoints(tenantId, page) {
       return {
         checkpoints: statements.checkpointPage.all(tenantId, page.limit, page.offset).map(toCheckpoint),

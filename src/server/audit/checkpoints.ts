@@ -3,10 +3,12 @@ import { checkpointMessage } from './chain.js';
 import { isoOf } from './rows.js';
 import type { CheckpointSigner } from './signer.js';
 import type { AuditStatements, CheckpointRow } from './statements.js';
+import type { TenantNumbers } from './tenant-numbers.js';
 import type { Checkpoint } from './types.js';
 
 export interface CheckpointerDependencies {
   statements: AuditStatements;
+  tenantNumbers: TenantNumbers;
   signer: CheckpointSigner;
   now: () => number;
   /** The NDJSON file outside the database that every checkpoint is also appended to. */
@@ -49,8 +51,9 @@ export function createCheckpointer(deps: CheckpointerDependencies): Checkpointer
   const { statements } = deps;
   const lastSigned = new Map<string, number>(statements.lastCheckpoints.all().map((row) => [row.tenant_id, row.seq]));
   const pending = new Map<string, { seq: number; hash: string }>();
-  for (const head of statements.heads.all()) {
-    if (head.seq > (lastSigned.get(head.tenant_id) ?? 0)) pending.set(head.tenant_id, head);
+  for (const { tenantId, tenantNo } of deps.tenantNumbers.all()) {
+    const head = statements.head.get(tenantNo, tenantNo);
+    if (head && head.seq > (lastSigned.get(tenantId) ?? 0)) pending.set(tenantId, { seq: head.seq, hash: head.hash });
   }
 
   function checkpoint(tenantId: string): void {

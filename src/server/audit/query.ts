@@ -1,6 +1,7 @@
 import type { SqliteDatabase } from '../db/index.js';
 import { toChained, toRecord } from './rows.js';
-import type { AuditRow } from './statements.js';
+import { LAST_SEQ, RECORD_COLUMNS, SPAN, type AuditRow } from './statements.js';
+import type { TenantNumbers } from './tenant-numbers.js';
 import type { AuditFilter, AuditPage, ChainedRecord } from './types.js';
 
 interface Where {
@@ -8,9 +9,14 @@ interface Where {
   params: (string | number)[];
 }
 
-function whereOf(tenantId: string, filter: AuditFilter): Where {
-  const clauses = ['tenant_id = ?'];
-  const params: (string | number)[] = [tenantId];
+/**
+ * The tenant's range of positions (the rowid B-tree walks it in order), and its id as well: a row
+ * written into another tenant's range through the database file must not show here either.
+ * `afterSeq` starts the range later (export's keyset pages).
+ */
+function whereOf(tenantNo: number, tenantId: string, filter: AuditFilter, afterSeq = 0): Where {
+  const clauses = [`pos > ? * ${SPAN} + ?`, `pos <= ? * ${SPAN} + ${LAST_SEQ}`, 'tenant_id = ?'];
+  const params: (string | number)[] = [tenantNo, afterSeq, tenantNo, tenantId];
   if (filter.action !== undefined) {
     clauses.push('action = ?');
     params.push(filter.action);
@@ -38,7 +44,7 @@ function whereOf(tenantId: string, filter: AuditFilter): Where {
  * Filtered reads of the trail. The SQL differs only by which filters are present (at most 32
  * shapes), so each shape is prepared once and kept.
  */
-export function createAuditQueries(db: SqliteDatabase) {
+export function createAuditQueries(db: SqliteDatabase, tenantNumbers: TenantNumbers) {
   const prepared = new Map<string, ReturnType<typeof db.prepare<(string | number)[]>>>();
   const statement = (sql: string) => {
     let found = prepared.get(sql);
@@ -52,12 +58,12 @@ export function createAuditQueries(db: SqliteDatabase) {
   return {
     /** Newest first. */
     page(tenantId: string, filter: AuditFilter, page: { limit: number; offset: number }): AuditPage {
-      const where = whereOf(tenantId, filter);
-      const rows = statement(`SELECT * FROM audit_log WHERE ${where.sql} ORDER BY seq DESC LIMIT ? OFFSET ?`).all(
-        ...where.params,
-        page.limit,
-        page.offset,
-      ) as AuditRow[];
+      const tenantNo = tenantNumbers.find(tenantId);
+      if (tenantNo === undefined) return { events: [], total: 0, has_more: false };
+      const where = whereOf(tenantNo, tenantId, filter);
+      const rows = statement(
+        `SELECT ${RECORD_COLUMNS} FROM audit_log WHERE ${where.sql} ORDER BY pos DESC LIMIT ? OFFSET ?`,
+      ).all(...where.params, page.limit, page.offset) as AuditRow[];
       const { n } = statement(`SELECT count(*) AS n FROM audit_log WHERE ${where.sql}`).get(...where.params) as {
         n: number;
       };
@@ -66,10 +72,11 @@ export function createAuditQueries(db: SqliteDatabase) {
 
     /** Oldest first, after `afterSeq`: the export's keyset pages. */
     after(tenantId: string, filter: AuditFilter, afterSeq: number, limit: number): ChainedRecord[] {
-      const where = whereOf(tenantId, filter);
-      const rows = statement(`SELECT * FROM audit_log WHERE ${where.sql} AND seq > ? ORDER BY seq LIMIT ?`).all(
+      const tenantNo = tenantNumbers.find(tenantId);
+      if (tenantNo === undefined) return [];
+      const where = whereOf(tenantNo, tenantId, filter, afterSeq);
+      const rows = statement(`SELECT ${RECORD_COLUMNS} FROM audit_log WHERE ${where.sql} ORDER BY pos LIMIT ?`).all(
         ...where.params,
-        afterSeq,
         limit,
       ) as AuditRow[];
       return rows.map(toChained);

@@ -1,5 +1,18 @@
 import type { SqliteDatabase } from '../db/index.js';
 
+/**
+ * A record's position (migration 008): `tenant_no * SPAN + seq`, so that a tenant's chain is one
+ * range of the rowid B-tree. SQL does the arithmetic; positions pass 2^53.
+ */
+export const SPAN = 1_099_511_627_776; // 2^40
+/** The largest seq a tenant's range holds. */
+export const LAST_SEQ = SPAN - 1;
+
+/** The record's columns, without its position (which JavaScript could not hold exactly). */
+export const RECORD_COLUMNS =
+  'tenant_id, seq, id, timestamp, action, actor_type, actor_id, actor_name, actor_role, actor_ip, outcome, ' +
+  'resource, request_id, metadata, prev_hash, hash';
+
 export interface AuditRow {
   tenant_id: string;
   seq: number;
@@ -38,11 +51,24 @@ export interface SigningKeyRow {
 /** The statements of the hot path and of the checkpointer, prepared once. */
 export function prepareAuditStatements(db: SqliteDatabase) {
   return {
-    head: db.prepare<[string], { seq: number; hash: string; timestamp: number }>(
-      'SELECT seq, hash, timestamp FROM audit_log WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1',
+    tenantNumber: db.prepare<[string], { tenant_no: number }>(
+      'SELECT tenant_no FROM audit_tenants WHERE tenant_id = ?',
     ),
+    /** The next number: rows are never deleted, so max + 1 is never a number used before. */
+    numberTenant: db.prepare<[string]>('INSERT INTO audit_tenants (tenant_id) VALUES (?)'),
+    tenants: db.prepare<[], { tenant_id: string; tenant_no: number }>(
+      'SELECT tenant_id, tenant_no FROM audit_tenants ORDER BY tenant_no',
+    ),
+    /** Parameters: the tenant's number twice. */
+    head: db.prepare<[number, number], { seq: number; hash: string; timestamp: number }>(
+      `SELECT seq, hash, timestamp FROM audit_log
+        WHERE pos BETWEEN ? * ${SPAN} AND ? * ${SPAN} + ${LAST_SEQ} ORDER BY pos DESC LIMIT 1`,
+    ),
+    /** Parameters: the tenant's number and seq (the position), then the columns from tenant_id on. */
     insert: db.prepare<
       [
+        number,
+        number,
         string,
         number,
         string,
@@ -61,17 +87,12 @@ export function prepareAuditStatements(db: SqliteDatabase) {
         string,
       ]
     >(
-      `INSERT INTO audit_log (tenant_id, seq, id, timestamp, action, actor_type, actor_id, actor_name, actor_role,
-         actor_ip, outcome, resource, request_id, metadata, prev_hash, hash)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_log (pos, ${RECORD_COLUMNS})
+       VALUES (? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    /** The chain in order, a page at a time (keyset: never OFFSET from the start). */
-    chainPage: db.prepare<[string, number, number], AuditRow>(
-      'SELECT * FROM audit_log WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?',
-    ),
-    heads: db.prepare<[], { tenant_id: string; seq: number; hash: string }>(
-      `SELECT a.tenant_id, a.seq, a.hash FROM audit_log a
-         JOIN (SELECT tenant_id, max(seq) AS seq FROM audit_log GROUP BY tenant_id) m USING (tenant_id, seq)`,
+    /** The chain in order, a page at a time (keyset: never OFFSET from the start). Parameters: number, seq after, number, limit. */
+    chainPage: db.prepare<[number, number, number, number], AuditRow>(
+      `SELECT ${RECORD_COLUMNS} FROM audit_log WHERE pos > ? * ${SPAN} + ? AND pos <= ? * ${SPAN} + ${LAST_SEQ} ORDER BY pos LIMIT ?`,
     ),
     lastCheckpoints: db.prepare<[], { tenant_id: string; seq: number }>(
       'SELECT tenant_id, max(seq) AS seq FROM audit_checkpoints GROUP BY tenant_id',

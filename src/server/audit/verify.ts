@@ -5,12 +5,14 @@ import { toCheckpoint } from './checkpoints.js';
 import { toRecord } from './rows.js';
 import type { CheckpointSigner } from './signer.js';
 import type { AuditStatements } from './statements.js';
+import type { TenantNumbers } from './tenant-numbers.js';
 import type { Checkpoint, VerifyResult } from './types.js';
 
 const PAGE = 2000;
 
 export interface VerifyDependencies {
   statements: AuditStatements;
+  tenantNumbers: TenantNumbers;
   signer: CheckpointSigner;
   checkpointFile: string;
 }
@@ -69,8 +71,11 @@ export async function verifyTenant(deps: VerifyDependencies, tenantId: string): 
     first_bad: firstBad,
     reason,
   });
+  // A tenant without a number has no records (checkpoints that claim some still fail below).
+  const tenantNo = deps.tenantNumbers.find(tenantId);
   for (;;) {
-    const rows = deps.statements.chainPage.all(tenantId, expected - 1, PAGE);
+    if (tenantNo === undefined) break;
+    const rows = deps.statements.chainPage.all(tenantNo, expected - 1, tenantNo, PAGE);
     for (const row of rows) {
       checked += 1;
       if (row.seq !== expected) {
@@ -78,6 +83,7 @@ export async function verifyTenant(deps: VerifyDependencies, tenantId: string): 
           ? fail(expected, `record ${expected} is missing`)
           : fail(row.seq, `record ${row.seq} does not belong in the chain`);
       }
+      if (row.tenant_id !== tenantId) return fail(row.seq, `record ${row.seq} names another tenant`);
       const hash = chainHash(row.prev_hash, canonicalRecord(toRecord(row), row.metadata));
       if (row.prev_hash !== prevHash) return fail(row.seq, `record ${row.seq} does not follow record ${row.seq - 1}`);
       if (hash !== row.hash) return fail(row.seq, `record ${row.seq} was changed after it was written`);

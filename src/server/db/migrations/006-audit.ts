@@ -3,7 +3,8 @@ import type { Migration } from './migration.js';
 /**
  * The audit trail (issue 6). Times are Unix milliseconds.
  *
- * - audit_log: one row a record, hash-chained per tenant (hash = SHA-256 over the previous hash
+ * - audit_log: (migration 008 moved it to a rowid table keyed by position; the columns are the same)
+ *   one row a record, hash-chained per tenant (hash = SHA-256 over the previous hash
  *   and the record's canonical encoding, see src/server/audit/chain.ts). No foreign key to
  *   tenants: deleting a tenant must not delete what it did. No secondary index: each one is
  *   another B-tree insert (and its pages written) on every request, measured at about 8% of a

@@ -7,6 +7,7 @@ import { fieldEncryptionMigration } from './004-field-encryption.js';
 import { protectionMigration } from './005-protection.js';
 import { auditMigration } from './006-audit.js';
 import { anomaliesMigration } from './007-anomalies.js';
+import { auditPositionsMigration } from './008-audit-positions.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
@@ -19,6 +20,7 @@ export const migrations: readonly Migration[] = [
   protectionMigration,
   auditMigration,
   anomaliesMigration,
+  auditPositionsMigration,
 ];
 
 export class SchemaTooNewError extends DomainError {
