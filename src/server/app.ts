@@ -240,7 +240,7 @@ function openUnlocked(
         })
       : undefined;
   if (anomalies) {
-    audit.onRecorded((record) => void anomalies.observe(record));
+    audit.onRecorded((record, timestampMs) => void anomalies.observe(record, timestampMs));
     if (config.anomaly.enforcement) logger.info('anomaly enforcement is on: Block and RevokeAccess act');
   }
   // Request protection (README, "Request protection"); the tier is identity's, overrides its own.

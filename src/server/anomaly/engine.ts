@@ -56,7 +56,7 @@ export type AnomalyListener = (anomaly: Anomaly) => void;
  *
  * @example
  * const engine = createAnomalyEngine({ db, audit, access: identity, now: Date.now });
- * const stop = audit.onRecorded((record) => engine.observe(record));
+ * const stop = audit.onRecorded((record, timestampMs) => engine.observe(record, timestampMs));
  * engine.list('acme', { detector: 'brute_force' }, { limit: 50, offset: 0 });
  */
 export function createAnomalyEngine(deps: AnomalyEngineDependencies) {
@@ -157,13 +157,14 @@ export function createAnomalyEngine(deps: AnomalyEngineDependencies) {
     config,
 
     /**
-     * Judges one audit record (the audit log's onRecorded listener). Returns the findings it
+     * Judges one audit record (the audit log's onRecorded listener, which passes the record's time
+     * as a number; without it the record's timestamp is parsed). Returns the findings it
      * raised: stored, pushed and, with enforcement, acted on. Never throws for a detector's fault.
      */
-    observe(record: AuditRecord): Anomaly[] {
+    observe(record: AuditRecord, timestampMs?: number): Anomaly[] {
       // The engine's own enforcement records, and the system's, describe no one's behaviour.
       if (record.actor.type === 'system') return [];
-      const parsed = Date.parse(record.timestamp);
+      const parsed = timestampMs ?? Date.parse(record.timestamp);
       const at = Number.isFinite(parsed) ? parsed : deps.now();
       const found: Anomaly[] = [];
       for (const detector of detectors) {

@@ -6,7 +6,7 @@
  *
  * @example
  * const anomalies = createAnomalyEngine({ db, audit, access: identity, now: Date.now, config: { enforcement: true } });
- * audit.onRecorded((record) => anomalies.observe(record));
+ * audit.onRecorded((record, timestampMs) => anomalies.observe(record, timestampMs));
  * protection: { temporarilyBlocked: (address) => anomalies.isBlocked(address) }
  */
 export { createAnomalyEngine } from './engine.js';

@@ -53,7 +53,8 @@ export function createPersistentBaselines<S>(
       }
     },
     set(key, state) {
-      memory.set(key, state);
+      // A detector sets back the state it just got (get made it the most recent already).
+      if (memory.peek(key) !== state) memory.set(key, state);
       dirty.set(key, state);
     },
     flush() {

@@ -41,6 +41,7 @@ const SYSTEM_ACTOR = { type: 'system', id: null, ip: null } as const;
 /** A record inserted, not yet known to be committed. */
 interface Written {
   record: AuditRecord;
+  timestampMs: number;
   hash: string;
   tenantNo: number;
 }
@@ -71,7 +72,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
   // The store's UUIDv7 generator: random bytes from a pool, not one randomFill per record.
   const nextId = createEventIdGenerator(deps.now);
   const newId = deps.newId ?? (() => uuidText(nextId()));
-  const listeners = new Set<(record: AuditRecord) => void>();
+  const listeners = new Set<(record: AuditRecord, timestampMs: number) => void>();
 
   /** Inserts one record at the head of its tenant's chain; the caller holds the transaction. */
   function insert(context: AuditContext, entry: AuditEntry): Written {
@@ -129,7 +130,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       prevHash,
       hash,
     );
-    return { record, hash, tenantNo };
+    return { record, timestampMs, hash, tenantNo };
   }
 
   function committed(written: Written): void {
@@ -141,7 +142,7 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
     }
     for (const listener of listeners) {
       try {
-        listener(written.record);
+        listener(written.record, written.timestampMs);
       } catch (error) {
         deps.onError(error);
       }

@@ -1,7 +1,9 @@
+import { isoTimestamp } from '../store/index.js';
 import type { AuditRow } from './statements.js';
 import type { ActorType, AuditOutcome, AuditRecord, ChainedRecord } from './types.js';
 
-export const isoOf = (ms: number): string => new Date(ms).toISOString();
+/** The store's ISO formatter, which keeps the text up to the second between calls. */
+export const isoOf = isoTimestamp;
 
 export function toRecord(row: AuditRow): AuditRecord {
   return {

@@ -103,8 +103,11 @@ export interface AuditJob<T = void> {
 export interface AuditLog {
   /** False when started with ALLSOURCE_AUDIT=off (the bench's comparison only): nothing is recorded. */
   readonly enabled: boolean;
-  /** Called after the record is durable (committed); listeners must not throw (errors are logged). */
-  onRecorded(listener: (record: AuditRecord) => void): () => void;
+  /**
+   * Called after the record is durable (committed), with its time in Unix milliseconds (what
+   * `record.timestamp` says, unparsed); listeners must not throw (errors are logged).
+   */
+  onRecorded(listener: (record: AuditRecord, timestampMs: number) => void): () => void;
   /** Records a system-originated event (e.g. anomaly enforcement), in its own transaction; throws if it cannot be written. */
   recordSystem(entry: {
     tenantId: string;

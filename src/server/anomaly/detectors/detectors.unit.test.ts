@@ -19,7 +19,7 @@ import type { AuditRecord } from '../audit-types.js';
 import { createBruteForceDetector } from './brute-force.js';
 import { createExfiltrationDetector } from './exfiltration.js';
 import { createPrivilegeEscalationDetector } from './privilege-escalation.js';
-import { createUnusualAccessDetector } from './unusual-access.js';
+import { createUnusualAccessDetector, utcHour } from './unusual-access.js';
 import { createVelocityDetector } from './velocity.js';
 
 const feed = (detector: Detector, records: AuditRecord[]): Detection[] =>
@@ -235,5 +235,13 @@ describe('every detector ignores what it does not judge', () => {
     ]) {
       expect(feed(detector, [sys, anon])).toEqual([]);
     }
+  });
+});
+
+describe('utcHour', () => {
+  it("is Date's getUTCHours, before and after 1970 and at every hour's edges", () => {
+    const samples = [0, -1, HOUR - 1, HOUR, -HOUR, -HOUR - 1, DAY - 1, DAY, T0, T0 - 1, 8.64e15];
+    for (let hour = 0; hour < 48; hour++) samples.push(T0 + hour * HOUR, T0 + hour * HOUR - 1, T0 + hour * HOUR + 1);
+    for (const at of samples) expect(utcHour(at), String(at)).toBe(new Date(at).getUTCHours());
   });
 });

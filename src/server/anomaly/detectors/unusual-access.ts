@@ -22,6 +22,10 @@ export interface AccessBaseline {
 
 const MAX_ACTIONS = 64;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/** `new Date(at).getUTCHours()` without the Date: this runs for every audit record. */
+export const utcHour = (at: number): number => ((Math.floor(at / HOUR_MS) % 24) + 24) % 24;
 /** Components of the score, combined as independent evidence: 1 - Π(1 - s). */
 const RARE_HOUR = 0.5;
 const NEW_SENSITIVE_ACTION = 0.6;
@@ -58,11 +62,11 @@ function learn(baseline: AccessBaseline, record: AuditRecord, at: number, halfLi
     for (const action of Object.keys(baseline.actions)) baseline.actions[action]! *= factor;
     baseline.at = at;
   }
-  const hour = new Date(at).getUTCHours();
-  baseline.hours[hour]! += 1;
+  baseline.hours[utcHour(at)]! += 1;
   baseline.total += 1;
-  baseline.actions[record.action] = (baseline.actions[record.action] ?? 0) + 1;
-  const names = Object.keys(baseline.actions);
+  const seen = baseline.actions[record.action];
+  baseline.actions[record.action] = (seen ?? 0) + 1;
+  const names = seen === undefined ? Object.keys(baseline.actions) : [];
   if (names.length > MAX_ACTIONS) {
     // Forget the rarest action: the cap bounds memory, and a rare action is new again anyway.
     const rarest = names.reduce((a, b) => (baseline.actions[a]! <= baseline.actions[b]! ? a : b));
@@ -99,7 +103,7 @@ export function createUnusualAccessDetector(config: AnomalyConfig, baselines: Ba
       const parts: number[] = [];
       const evidence: Record<string, unknown> = {};
       if (established) {
-        const hour = new Date(at).getUTCHours();
+        const hour = utcHour(at);
         const share = hourShare(baseline, hour);
         if (share < rareHourShare) {
           parts.push(RARE_HOUR);
