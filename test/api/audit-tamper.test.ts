@@ -1,6 +1,7 @@
 import sqlcipher from '@journeyapps/sqlcipher';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalRecord, chainHash } from '../../src/server/audit/index.js';
+import { canonicalRecord, chainHash, GENESIS_HASH } from '../../src/server/audit/index.js';
+import { uuidText } from '../../src/server/store/index.js';
 import { bearer, createTenant, createUser, type Headers } from '../support/identity.js';
 import { api, startServer, type TestServer } from '../support/server.js';
 import { all, closeZetetic, exec, openZetetic } from '../support/zetetic.js';
@@ -94,8 +95,8 @@ describe('verify', () => {
     const head = server.app.audit.query('t-insert', {}, { limit: 1, offset: 0 }).events[0]!;
     const next = head.seq + 1;
     await tamper(
-      `INSERT INTO audit_log (pos, tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, prev_hash, hash)
-       SELECT pos + 1, tenant_id, ${next}, 'forged', timestamp, 'login', 'user', 'success', '{}', hash, hash
+      `INSERT INTO audit_log (pos, tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, hash)
+       SELECT pos + 1, tenant_id, ${next}, 'forged', timestamp, 'login', 'user', 'success', '{}', hash
        FROM audit_log WHERE tenant_id = 't-insert' AND seq = ${head.seq}`,
     );
     expect(await verify('t-insert')).toMatchObject({ valid: false, first_bad: next });
@@ -110,11 +111,11 @@ describe('verify', () => {
         db,
         "SELECT * FROM audit_log WHERE tenant_id = 't-rewrite' ORDER BY seq",
       );
-      let prev = rows[0]!.prev_hash as string;
+      let prev = GENESIS_HASH;
       for (const row of rows) {
         if (row.seq === 2) row.metadata = '{"rewritten":true}';
         const record = {
-          id: row.id,
+          id: uuidText(row.id as Buffer),
           seq: row.seq,
           tenant_id: row.tenant_id,
           timestamp: new Date(row.timestamp).toISOString(),
@@ -135,7 +136,7 @@ describe('verify', () => {
         const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
         await exec(
           db,
-          `UPDATE audit_log SET metadata = ${quote(row.metadata)}, prev_hash = ${quote(prev)}, hash = ${quote(hash)}
+          `UPDATE audit_log SET metadata = ${quote(row.metadata)}, hash = X'${hash}'
            WHERE tenant_id = 't-rewrite' AND seq = ${row.seq}`,
         );
         prev = hash;

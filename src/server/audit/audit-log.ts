@@ -4,7 +4,7 @@ import { canonicalRecord, chainHash, GENESIS_HASH } from './chain.js';
 import { createCheckpointer, toCheckpoint } from './checkpoints.js';
 import { AuditUnavailableError } from './errors.js';
 import { createAuditQueries } from './query.js';
-import { isoOf } from './rows.js';
+import { hashText, isoOf } from './rows.js';
 import { loadSigner } from './signer.js';
 import { prepareAuditStatements } from './statements.js';
 import { createTenantNumbers } from './tenant-numbers.js';
@@ -30,13 +30,22 @@ export interface AuditDependencies {
   settings: AuditSettings;
   /** Milliseconds since the epoch. */
   now: () => number;
-  /** UUIDv7 text by default; tests pin it. */
-  newId?: () => string;
   /** A listener or a checkpoint failed after the record committed (logged; the record stands). */
   onError: (error: unknown) => void;
 }
 
 const SYSTEM_ACTOR = { type: 'system', id: null, ip: null } as const;
+
+/** A tenant's newest record, as this process last wrote or read it. */
+interface ChainHead {
+  seq: number;
+  hash: string;
+  hashBytes: Buffer;
+  timestampMs: number;
+}
+
+const isPrimaryKeyConflict = (error: unknown) =>
+  (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 
 /** A record inserted, not yet known to be committed. */
 interface Written {
@@ -71,8 +80,15 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
   });
   // The store's UUIDv7 generator: random bytes from a pool, not one randomFill per record.
   const nextId = createEventIdGenerator(deps.now);
-  const newId = deps.newId ?? (() => uuidText(nextId()));
   const listeners = new Set<(record: AuditRecord, timestampMs: number) => void>();
+  /**
+   * Each tenant's head after this process's last insert, so that the next record need not read
+   * it (a range lookup costing more than the insert's own check). A kept head may be gone, rolled
+   * back with its transaction (the action failed), or behind, when rows came another way (a
+   * hand-edited file): the insert that follows it checks, in the same statement, that the head is
+   * still there, and on a miss or a conflict the head is read from the table again.
+   */
+  const heads = new Map<number, ChainHead>();
 
   /** Inserts one record at the head of its tenant's chain; the caller holds the transaction. */
   function insert(context: AuditContext, entry: AuditEntry): Written {
@@ -85,12 +101,42 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
 
   function insertRow(context: AuditContext, entry: AuditEntry): Written {
     const tenantNo = tenantNumbers.forWrite(context.tenantId);
-    const head = statements.head.get(tenantNo, tenantNo);
+    const kept = heads.get(tenantNo);
+    if (kept) {
+      try {
+        const written = insertOnto(context, entry, tenantNo, kept);
+        if (written) return written;
+      } catch (error) {
+        if (!isPrimaryKeyConflict(error)) throw error;
+      }
+    }
+    const stored = statements.head.get(tenantNo, tenantNo);
+    const head = stored && {
+      seq: stored.seq,
+      hash: hashText(stored.hash),
+      hashBytes: Buffer.from(hashText(stored.hash), 'hex'),
+      timestampMs: stored.timestamp,
+    };
+    return insertOnto(context, entry, tenantNo, head, false)!;
+  }
+
+  /**
+   * Inserts the record after `head` (undefined: the tenant's first). With `guarded`, only if that
+   * head is still in the table; undefined when it is not.
+   */
+  function insertOnto(
+    context: AuditContext,
+    entry: AuditEntry,
+    tenantNo: number,
+    head: ChainHead | undefined,
+    guarded = true,
+  ): Written | undefined {
     // Timestamps never go backwards within a tenant, so time ranges follow the chain's order.
-    const timestampMs = Math.max(deps.now(), head?.timestamp ?? 0);
+    const timestampMs = Math.max(deps.now(), head?.timestampMs ?? 0);
     const { actor } = context;
+    const id = nextId();
     const record: AuditRecord = {
-      id: newId(),
+      id: uuidText(id),
       seq: (head?.seq ?? 0) + 1,
       tenant_id: context.tenantId,
       timestamp: isoOf(timestampMs),
@@ -108,14 +154,14 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       metadata: entry.metadata ?? {},
     };
     const metadataJson = JSON.stringify(record.metadata);
-    const prevHash = head?.hash ?? GENESIS_HASH;
-    const hash = chainHash(prevHash, canonicalRecord(record, metadataJson));
-    statements.insert.run(
+    const hash = chainHash(head?.hash ?? GENESIS_HASH, canonicalRecord(record, metadataJson));
+    const hashBytes = Buffer.from(hash, 'hex');
+    const columns = [
       tenantNo,
       record.seq,
       record.tenant_id,
       record.seq,
-      record.id,
+      id,
       timestampMs,
       record.action,
       actor.type,
@@ -127,9 +173,14 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       record.resource,
       record.request_id,
       metadataJson,
-      prevHash,
-      hash,
-    );
+      hashBytes,
+    ] as const;
+    if (head && guarded) {
+      if (statements.insertAfter.run(...columns, tenantNo, head.seq, head.hashBytes).changes === 0) return undefined;
+    } else {
+      statements.insert.run(...columns);
+    }
+    heads.set(tenantNo, { seq: record.seq, hash, hashBytes, timestampMs });
     return { record, timestampMs, hash, tenantNo };
   }
 

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { checkpointMessage } from './chain.js';
-import { isoOf } from './rows.js';
+import { hashText, isoOf } from './rows.js';
 import type { CheckpointSigner } from './signer.js';
 import type { AuditStatements, CheckpointRow } from './statements.js';
 import type { TenantNumbers } from './tenant-numbers.js';
@@ -53,7 +53,8 @@ export function createCheckpointer(deps: CheckpointerDependencies): Checkpointer
   const pending = new Map<string, { seq: number; hash: string }>();
   for (const { tenantId, tenantNo } of deps.tenantNumbers.all()) {
     const head = statements.head.get(tenantNo, tenantNo);
-    if (head && head.seq > (lastSigned.get(tenantId) ?? 0)) pending.set(tenantId, { seq: head.seq, hash: head.hash });
+    if (head && head.seq > (lastSigned.get(tenantId) ?? 0))
+      pending.set(tenantId, { seq: head.seq, hash: hashText(head.hash) });
   }
 
   function checkpoint(tenantId: string): void {

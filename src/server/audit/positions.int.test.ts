@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,8 +58,24 @@ const context = (tenantId: string): AuditContext => ({
 const recordFor = (audit: AuditLog, tenantId: string, action = 'read_stats') =>
   audit.record(context(tenantId), { action, outcome: 'success', metadata: { n: 1 } })!;
 
-/** Rows as migration 006 stored them, hash-chained exactly as the audit log chains them. */
-function writeOldChain(db: SqliteDatabase, tenantId: string, count: number): void {
+interface OldRecord {
+  seq: number;
+  id: string;
+  prev: string;
+  hash: string;
+}
+
+/**
+ * Rows as migration 006 stored them (ids and hashes as text), hash-chained exactly as the audit
+ * log chains them. `ids` overrides some records' ids, as a hand-edited row might have them.
+ */
+function writeOldChain(
+  db: SqliteDatabase,
+  tenantId: string,
+  count: number,
+  ids: Record<number, string> = {},
+): OldRecord[] {
+  const written: OldRecord[] = [];
   const insert = db.prepare(
     `INSERT INTO audit_log (tenant_id, seq, id, timestamp, action, actor_type, actor_id, actor_name, actor_role,
        actor_ip, outcome, resource, request_id, metadata, prev_hash, hash)
@@ -70,7 +86,7 @@ function writeOldChain(db: SqliteDatabase, tenantId: string, count: number): voi
     const ms = T0 + seq;
     const metadataJson = JSON.stringify({ old: seq });
     const record: AuditRecord = {
-      id: `${tenantId}-${seq}`,
+      id: ids[seq] ?? randomUUID(),
       seq,
       tenant_id: tenantId,
       timestamp: new Date(ms).toISOString(),
@@ -83,8 +99,10 @@ function writeOldChain(db: SqliteDatabase, tenantId: string, count: number): voi
     };
     const hash = chainHash(prev, canonicalRecord(record, metadataJson));
     insert.run(tenantId, seq, record.id, ms, 'login', `u-${tenantId}`, metadataJson, prev, hash);
+    written.push({ seq, id: record.id, prev, hash });
     prev = hash;
   }
+  return written;
 }
 
 /** Each row's tenant number and seq, read from its position by SQLite's 64-bit arithmetic. */
@@ -100,19 +118,34 @@ function placed(db: SqliteDatabase): Array<{ tenant_id: string; tenant_no: bigin
 describe('migration 008', () => {
   it('moves chains written under the old layout without changing a hash, and they go on growing', async () => {
     const db = database(7);
-    writeOldChain(db, 'beta', 3);
-    writeOldChain(db, 'alpha', 2);
-    const before = db.prepare('SELECT * FROM audit_log ORDER BY tenant_id, seq').all();
+    const beta = writeOldChain(db, 'beta', 3);
+    const alpha = writeOldChain(db, 'alpha', 2, { 2: 'Hand-Written' });
     migrate(db);
 
     expect(db.prepare('SELECT tenant_id, tenant_no FROM audit_tenants ORDER BY tenant_no').all()).toEqual([
       { tenant_id: 'alpha', tenant_no: 1 },
       { tenant_id: 'beta', tenant_no: 2 },
     ]);
-    const after = db.prepare('SELECT * FROM audit_log ORDER BY tenant_id, seq').all() as Array<{ pos: number }>;
-    expect(after.map(({ pos: _pos, ...row }) => row)).toEqual(before);
+    // Well-formed ids and hashes are now their bytes; the hand-written id stays the text it was.
+    expect(
+      db
+        .prepare('SELECT typeof(id) AS id, length(id) AS n, typeof(hash) AS hash, length(hash) AS m FROM audit_log')
+        .all(),
+    ).toEqual([
+      { id: 'blob', n: 16, hash: 'blob', m: 32 },
+      { id: 'text', n: 12, hash: 'blob', m: 32 },
+      ...beta.map(() => ({ id: 'blob', n: 16, hash: 'blob', m: 32 })),
+    ]);
 
     const audit = auditOver(db);
+    // The export shows each record as 006 stored it: same id, hash and previous hash.
+    for (const [tenant, old] of [
+      ['alpha', alpha],
+      ['beta', beta],
+    ] as const) {
+      const chained = audit.exportPage(tenant, {}, 0, 10);
+      expect(chained.map(({ seq, id, prev_hash, hash }) => ({ seq, id, prev: prev_hash, hash }))).toEqual(old);
+    }
     expect(await audit.verify('alpha')).toEqual({ valid: true, checked: 2, checkpoints_checked: 0 });
     expect(await audit.verify('beta')).toEqual({ valid: true, checked: 3, checkpoints_checked: 0 });
     expect(audit.query('beta', {}, { limit: 10, offset: 0 }).events.map((r) => r.seq)).toEqual([3, 2, 1]);
@@ -178,6 +211,29 @@ describe('positions', () => {
     expect(audit.query('second', {}, { limit: 10, offset: 0 }).total).toBe(2);
   });
 
+  it('chain onto the stored head when the one kept in memory was rolled back, or overtaken', async () => {
+    const db = database();
+    const audit = auditOver(db);
+    recordFor(audit, 'acme');
+    // Record 2 is written, then rolled back with its transaction: the next record is 2 again.
+    expect(() =>
+      audit.within(context('acme'), { action: 'delete_user', outcome: 'success' }, () => {
+        throw new Error('the action failed');
+      }),
+    ).toThrow('the action failed');
+    expect(recordFor(audit, 'acme').seq).toBe(2);
+    expect(await audit.verify('acme')).toEqual({ valid: true, checked: 2, checkpoints_checked: 0 });
+
+    // A row added behind this process's back (seq 3): the next record follows it, at 4.
+    db.exec(
+      `INSERT INTO audit_log SELECT pos + 1, tenant_id, 3, id, timestamp, action, actor_type, actor_id, actor_name,
+         actor_role, actor_ip, outcome, resource, request_id, metadata, hash FROM audit_log WHERE seq = 2`,
+    );
+    expect(recordFor(audit, 'acme').seq).toBe(4);
+    expect(audit.query('acme', {}, { limit: 10, offset: 0 }).events.map((r) => r.seq)).toEqual([4, 3, 2, 1]);
+    expect(await audit.verify('acme')).toMatchObject({ valid: false, first_bad: 3 });
+  });
+
   it('are refused when a row claims one seq and sits at another, and tenant numbers are append-only', () => {
     const db = database();
     const audit = auditOver(db);
@@ -211,10 +267,10 @@ describe('positions', () => {
     };
     const hash = chainHash(head.hash, canonicalRecord(forged, '{}'));
     db.prepare(
-      `INSERT INTO audit_log (pos, tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, prev_hash, hash)
-       SELECT tenant_no * ${SPAN} + 2, 'globex', 2, 'forged', ?, ?, 'user', 'success', '{}', ?, ?
+      `INSERT INTO audit_log (pos, tenant_id, seq, id, timestamp, action, actor_type, outcome, metadata, hash)
+       SELECT tenant_no * ${SPAN} + 2, 'globex', 2, 'forged', ?, ?, 'user', 'success', '{}', ?
          FROM audit_tenants WHERE tenant_id = 'acme'`,
-    ).run(Date.parse(head.timestamp), head.action, head.hash, hash);
+    ).run(Date.parse(head.timestamp), head.action, Buffer.from(hash, 'hex'));
     expect(await audit.verify('acme')).toMatchObject({
       valid: false,
       first_bad: 2,

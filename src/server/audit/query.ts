@@ -1,6 +1,6 @@
 import type { SqliteDatabase } from '../db/index.js';
 import { toChained, toRecord } from './rows.js';
-import { LAST_SEQ, RECORD_COLUMNS, SPAN, type AuditRow } from './statements.js';
+import { LAST_SEQ, PREV_HASH_COLUMN, RECORD_COLUMNS, SPAN, type AuditRow, type ChainedRow } from './statements.js';
 import type { TenantNumbers } from './tenant-numbers.js';
 import type { AuditFilter, AuditPage, ChainedRecord } from './types.js';
 
@@ -75,10 +75,9 @@ export function createAuditQueries(db: SqliteDatabase, tenantNumbers: TenantNumb
       const tenantNo = tenantNumbers.find(tenantId);
       if (tenantNo === undefined) return [];
       const where = whereOf(tenantNo, tenantId, filter, afterSeq);
-      const rows = statement(`SELECT ${RECORD_COLUMNS} FROM audit_log WHERE ${where.sql} ORDER BY pos LIMIT ?`).all(
-        ...where.params,
-        limit,
-      ) as AuditRow[];
+      const rows = statement(
+        `SELECT ${RECORD_COLUMNS}, ${PREV_HASH_COLUMN} FROM audit_log WHERE ${where.sql} ORDER BY pos LIMIT ?`,
+      ).all(...where.params, limit) as ChainedRow[];
       return rows.map(toChained);
     },
   };

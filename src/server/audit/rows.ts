@@ -1,13 +1,23 @@
-import { isoTimestamp } from '../store/index.js';
-import type { AuditRow } from './statements.js';
+import { isoTimestamp, uuidText } from '../store/index.js';
+import { GENESIS_HASH } from './chain.js';
+import type { AuditRow, ChainedRow } from './statements.js';
 import type { ActorType, AuditOutcome, AuditRecord, ChainedRecord } from './types.js';
 
 /** The store's ISO formatter, which keeps the text up to the second between calls. */
 export const isoOf = isoTimestamp;
 
+/** A stored id: the UUID's 16 bytes as its text; anything else (a hand-edited row) as it is. */
+export function idText(value: Buffer | string): string {
+  if (typeof value === 'string') return value;
+  return value.length === 16 ? uuidText(value) : value.toString('hex');
+}
+
+/** A stored hash as the lowercase hex the chain is computed over. */
+export const hashText = (value: Buffer | string): string => (typeof value === 'string' ? value : value.toString('hex'));
+
 export function toRecord(row: AuditRow): AuditRecord {
   return {
-    id: row.id,
+    id: idText(row.id),
     seq: row.seq,
     tenant_id: row.tenant_id,
     timestamp: isoOf(row.timestamp),
@@ -26,8 +36,12 @@ export function toRecord(row: AuditRow): AuditRecord {
   };
 }
 
-export function toChained(row: AuditRow): ChainedRecord {
-  return { ...toRecord(row), prev_hash: row.prev_hash, hash: row.hash };
+export function toChained(row: ChainedRow): ChainedRecord {
+  return {
+    ...toRecord(row),
+    prev_hash: row.prev_hash === null ? GENESIS_HASH : hashText(row.prev_hash),
+    hash: hashText(row.hash),
+  };
 }
 
 /** A row edited to hold something that is not a JSON object still lists: verify is what flags it. */

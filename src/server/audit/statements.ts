@@ -11,12 +11,16 @@ export const LAST_SEQ = SPAN - 1;
 /** The record's columns, without its position (which JavaScript could not hold exactly). */
 export const RECORD_COLUMNS =
   'tenant_id, seq, id, timestamp, action, actor_type, actor_id, actor_name, actor_role, actor_ip, outcome, ' +
-  'resource, request_id, metadata, prev_hash, hash';
+  'resource, request_id, metadata, hash';
 
+/**
+ * As stored (migration 008): id and hash are BLOBs of 16 and 32 bytes. A row edited by hand may
+ * hold text there instead; rows.ts reads both.
+ */
 export interface AuditRow {
   tenant_id: string;
   seq: number;
-  id: string;
+  id: Buffer | string;
   timestamp: number;
   action: string;
   actor_type: string;
@@ -28,9 +32,16 @@ export interface AuditRow {
   resource: string | null;
   request_id: string | null;
   metadata: string;
-  prev_hash: string;
-  hash: string;
+  hash: Buffer | string;
 }
+
+/** A row with the hash of the record before it (null for a tenant's first record). */
+export interface ChainedRow extends AuditRow {
+  prev_hash: Buffer | string | null;
+}
+
+/** The previous record's hash, for a SELECT over audit_log: the row one position before. */
+export const PREV_HASH_COLUMN = '(SELECT p.hash FROM audit_log p WHERE p.pos = audit_log.pos - 1) AS prev_hash';
 
 export interface CheckpointRow {
   tenant_id: string;
@@ -60,7 +71,7 @@ export function prepareAuditStatements(db: SqliteDatabase) {
       'SELECT tenant_id, tenant_no FROM audit_tenants ORDER BY tenant_no',
     ),
     /** Parameters: the tenant's number twice. */
-    head: db.prepare<[number, number], { seq: number; hash: string; timestamp: number }>(
+    head: db.prepare<[number, number], { seq: number; hash: Buffer | string; timestamp: number }>(
       `SELECT seq, hash, timestamp FROM audit_log
         WHERE pos BETWEEN ? * ${SPAN} AND ? * ${SPAN} + ${LAST_SEQ} ORDER BY pos DESC LIMIT 1`,
     ),
@@ -71,7 +82,7 @@ export function prepareAuditStatements(db: SqliteDatabase) {
         number,
         string,
         number,
-        string,
+        Uint8Array,
         number,
         string,
         string,
@@ -83,12 +94,44 @@ export function prepareAuditStatements(db: SqliteDatabase) {
         string | null,
         string | null,
         string,
-        string,
-        string,
+        Uint8Array,
       ]
     >(
       `INSERT INTO audit_log (pos, ${RECORD_COLUMNS})
-       VALUES (? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    /**
+     * The same insert, only if the record it chains onto is still there: a head kept in memory
+     * may have been rolled back with its transaction. Parameters: as insert, then the previous
+     * record's tenant number, seq and hash.
+     */
+    insertAfter: db.prepare<
+      [
+        number,
+        number,
+        string,
+        number,
+        Uint8Array,
+        number,
+        string,
+        string,
+        string | null,
+        string | null,
+        string | null,
+        string | null,
+        string,
+        string | null,
+        string | null,
+        string,
+        Uint8Array,
+        number,
+        number,
+        Uint8Array,
+      ]
+    >(
+      `INSERT INTO audit_log (pos, ${RECORD_COLUMNS})
+       SELECT ? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+        WHERE EXISTS (SELECT 1 FROM audit_log WHERE pos = ? * ${SPAN} + ? AND hash = ?)`,
     ),
     /** The chain in order, a page at a time (keyset: never OFFSET from the start). Parameters: number, seq after, number, limit. */
     chainPage: db.prepare<[number, number, number, number], AuditRow>(

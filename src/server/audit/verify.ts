@@ -2,7 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { canonicalRecord, chainHash, checkpointMessage, GENESIS_HASH } from './chain.js';
 import { toCheckpoint } from './checkpoints.js';
-import { toRecord } from './rows.js';
+import { hashText, toRecord } from './rows.js';
 import type { CheckpointSigner } from './signer.js';
 import type { AuditStatements } from './statements.js';
 import type { TenantNumbers } from './tenant-numbers.js';
@@ -35,8 +35,8 @@ async function fileCheckpoints(file: string, tenantId: string): Promise<Checkpoi
 }
 
 /**
- * Walks the tenant's chain from its first record: each must have the next sequence number, the
- * previous record's hash, and a hash that matches its content. Every signed checkpoint (database
+ * Walks the tenant's chain from its first record: each must have the next sequence number and
+ * a hash that matches its content chained onto the previous record's hash. Every signed checkpoint (database
  * and file) must carry a good signature and name a head the chain really had: that is what
  * catches a chain recomputed after an edit, and a tail cut off after the last checkpoint was signed.
  * Records newer than the last checkpoint are protected by the chain alone.
@@ -84,11 +84,16 @@ export async function verifyTenant(deps: VerifyDependencies, tenantId: string): 
           : fail(row.seq, `record ${row.seq} does not belong in the chain`);
       }
       if (row.tenant_id !== tenantId) return fail(row.seq, `record ${row.seq} names another tenant`);
-      const hash = chainHash(row.prev_hash, canonicalRecord(toRecord(row), row.metadata));
-      if (row.prev_hash !== prevHash) return fail(row.seq, `record ${row.seq} does not follow record ${row.seq - 1}`);
-      if (hash !== row.hash) return fail(row.seq, `record ${row.seq} was changed after it was written`);
+      // Chained onto the hash stored in the record before it: an edit there shows here too.
+      const stored = hashText(row.hash);
+      if (chainHash(prevHash, canonicalRecord(toRecord(row), row.metadata)) !== stored) {
+        return fail(
+          row.seq,
+          `record ${row.seq} was changed after it was written, or does not follow record ${row.seq - 1}`,
+        );
+      }
       for (const checkpoint of bySeq.get(row.seq) ?? []) {
-        if (checkpoint.head_hash !== row.hash) {
+        if (checkpoint.head_hash !== stored) {
           return fail(
             lastGoodCheckpoint + 1,
             `the records after ${lastGoodCheckpoint} do not match the signed checkpoint at record ${row.seq}`,
@@ -96,7 +101,7 @@ export async function verifyTenant(deps: VerifyDependencies, tenantId: string): 
         }
         lastGoodCheckpoint = row.seq;
       }
-      prevHash = row.hash;
+      prevHash = stored;
       expected += 1;
     }
     if (rows.length < PAGE) break;
