@@ -104,6 +104,7 @@ export function createHttpApp(deps: HttpAppDependencies): Express {
   // Before the security router, whose blanket admin check would otherwise hide read_audit's.
   if (deps.anomalies) {
     api.use(
+      '/security/anomalies',
       anomalyRoutes({
         anomalies: deps.anomalies,
         identity: deps.identity,

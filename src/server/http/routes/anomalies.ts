@@ -80,17 +80,17 @@ const actorOf = (res: Response): string => `${locals(res).principal.kind}:${loca
 export function anomalyRoutes(deps: AnomalyRoutesDependencies): Router {
   const { anomalies } = deps;
   const router = Router();
-  router.use('/security/anomalies', authenticate(deps.identity, deps.devMode), ...deps.body, rejectForeignTenant);
+  router.use(authenticate(deps.identity, deps.devMode), ...deps.body, rejectForeignTenant);
   const readAudit = requirePermission('read_audit');
   const admin = requirePermission('admin');
 
-  router.get('/security/anomalies', audited('list_anomalies'), readAudit, (req, res) => {
+  router.get('/', audited('list_anomalies'), readAudit, (req, res) => {
     const page = anomalies.list(locals(res).tenantId, filterOf(req.query), pageOf(req.query));
     recordNow(req, res, { metadata: { count: page.anomalies.length } });
     res.json(page);
   });
 
-  router.get('/security/anomalies/stream', audited('subscribe_anomalies'), readAudit, (req, res) => {
+  router.get('/stream', audited('subscribe_anomalies'), readAudit, (req, res) => {
     const tenantId = locals(res).tenantId;
     const filter = filterOf(req.query);
     recordNow(req, res);
@@ -116,21 +116,21 @@ export function anomalyRoutes(deps: AnomalyRoutesDependencies): Router {
     });
   });
 
-  router.get('/security/anomalies/actions', audited('list_anomaly_actions'), readAudit, (req, res) => {
+  router.get('/actions', audited('list_anomaly_actions'), readAudit, (req, res) => {
     const page = anomalies.listActions(locals(res).tenantId, pageOf(req.query));
     recordNow(req, res);
     res.json(page);
   });
-  router.delete('/security/anomalies/actions/:id', audited('reverse_anomaly_action'), admin, (req, res) => {
+  router.delete('/actions/:id', audited('reverse_anomaly_action'), admin, (req, res) => {
     res.json(auditedWrite(req, res, () => anomalies.reverseAction(locals(res).tenantId, idParam(req), actorOf(res))));
   });
 
-  router.get('/security/anomalies/:id', audited('read_anomaly'), readAudit, (req, res) => {
+  router.get('/:id', audited('read_anomaly'), readAudit, (req, res) => {
     const anomaly = anomalies.get(locals(res).tenantId, idParam(req));
     recordNow(req, res);
     res.json(anomaly);
   });
-  router.post('/security/anomalies/:id/resolve', audited('resolve_anomaly'), admin, (req, res) => {
+  router.post('/:id/resolve', audited('resolve_anomaly'), admin, (req, res) => {
     const { note } = parseBody(resolveSchema, req.body);
     res.json(
       auditedWrite(req, res, () => anomalies.resolve(locals(res).tenantId, idParam(req), actorOf(res), note ?? null)),
