@@ -75,7 +75,19 @@ export function prepareAuditStatements(db: SqliteDatabase) {
       `SELECT seq, hash, timestamp FROM audit_log
         WHERE pos BETWEEN ? * ${SPAN} AND ? * ${SPAN} + ${LAST_SEQ} ORDER BY pos DESC LIMIT 1`,
     ),
-    /** Parameters: the tenant's number and seq (the position), then the columns from tenant_id on. */
+    /**
+     * Whether the record a head kept in memory names is still there: it may have been rolled back
+     * with its transaction. A rowid lookup, a fifth of the head query's cost. Parameters: tenant
+     * number, seq, hash.
+     */
+    holds: db
+      .prepare<[number, number, Uint8Array], number>(`SELECT 1 FROM audit_log WHERE pos = ? * ${SPAN} + ? AND hash = ?`)
+      .pluck(),
+    /**
+     * Parameters: the tenant's number and seq (the position), then the columns from tenant_id on.
+     * (A plain VALUES insert: the same insert as INSERT … SELECT … WHERE EXISTS, with the check
+     * folded in, took more than twice as long.)
+     */
     insert: db.prepare<
       [
         number,
@@ -99,39 +111,6 @@ export function prepareAuditStatements(db: SqliteDatabase) {
     >(
       `INSERT INTO audit_log (pos, ${RECORD_COLUMNS})
        VALUES (? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
-    /**
-     * The same insert, only if the record it chains onto is still there: a head kept in memory
-     * may have been rolled back with its transaction. Parameters: as insert, then the previous
-     * record's tenant number, seq and hash.
-     */
-    insertAfter: db.prepare<
-      [
-        number,
-        number,
-        string,
-        number,
-        Uint8Array,
-        number,
-        string,
-        string,
-        string | null,
-        string | null,
-        string | null,
-        string | null,
-        string,
-        string | null,
-        string | null,
-        string,
-        Uint8Array,
-        number,
-        number,
-        Uint8Array,
-      ]
-    >(
-      `INSERT INTO audit_log (pos, ${RECORD_COLUMNS})
-       SELECT ? * ${SPAN} + ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-        WHERE EXISTS (SELECT 1 FROM audit_log WHERE pos = ? * ${SPAN} + ? AND hash = ?)`,
     ),
     /** The chain in order, a page at a time (keyset: never OFFSET from the start). Parameters: number, seq after, number, limit. */
     chainPage: db.prepare<[number, number, number, number], AuditRow>(

@@ -117,12 +117,20 @@ interface Outcome {
   metadata?: Record<string, unknown>;
 }
 
+const isEmpty = (object: Record<string, unknown>): boolean => {
+  for (const _ in object) return false;
+  return true;
+};
+
 function entryOf(pending: PendingAudit, outcome: Outcome = {}): AuditEntry {
+  // Most routes note nothing early: the outcome's metadata is then the whole of it, uncopied.
+  const early = pending.metadata;
+  const late = outcome.metadata;
   return {
     action: pending.action,
     outcome: outcome.outcome ?? 'success',
     resource: outcome.resource === undefined ? pending.resource : outcome.resource,
-    metadata: { ...pending.metadata, ...outcome.metadata },
+    metadata: late === undefined ? { ...early } : isEmpty(early) ? late : { ...early, ...late },
   };
 }
 
