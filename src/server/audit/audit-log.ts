@@ -50,13 +50,15 @@ interface ChainHead {
  */
 function recordedActor(actor: AuditContext['actor']): AuditRecord['actor'] {
   if (actor.name !== undefined && actor.role !== undefined) return actor;
-  return {
-    type: actor.type,
-    id: actor.id,
-    ...(actor.name === undefined ? {} : { name: actor.name }),
-    ...(actor.role === undefined ? {} : { role: actor.role }),
-    ip: actor.ip,
-  };
+  const recorded: AuditRecord['actor'] = { type: actor.type, id: actor.id, ip: actor.ip };
+  if (actor.name === undefined && actor.role === undefined) return recorded;
+  // Name and role before ip, as the record's JSON has always listed them.
+  return Object.assign(
+    { type: actor.type, id: actor.id },
+    actor.name === undefined ? {} : { name: actor.name },
+    actor.role === undefined ? {} : { role: actor.role },
+    { ip: actor.ip },
+  );
 }
 
 const isPrimaryKeyConflict = (error: unknown) =>
