@@ -15,8 +15,14 @@ export interface Pooled {
 
 export interface AbbaOptions {
   connections: number;
-  /** Recorded seconds per side, run as two halves in ABBA order. */
+  /** Recorded seconds per side, run as 2 × `rounds` turns in ABBA order (ABBA ABBA … ). */
   durationS: number;
+  /**
+   * ABBA repeats (default 1). Each turn of a few seconds may or may not hold one of SQLite's WAL
+   * checkpoints (every 64 MiB written, 0.1–0.4 s of work), which moves a 2-second turn's rate
+   * by several percent; more turns average that out.
+   */
+  rounds?: number;
 }
 
 function pooled(): Pooled {
@@ -39,8 +45,9 @@ function pool(into: Pooled, result: LoadResult): void {
 
 /**
  * Single-event appends against two servers that differ in one setting: 1 s of unrecorded warm-up
- * each (JIT, caches, an API key's one argon2 verification), then turns in ABBA order, so that other
- * programs on the machine weigh on both sides alike. Each server is sent its own authHeaders.
+ * each (JIT, caches, an API key's one argon2 verification), then turns in ABBA order, repeated
+ * `rounds` times, so that other programs on the machine weigh on both sides alike. Each server
+ * is sent its own authHeaders.
  */
 export async function appendAbba(a: ServerProcess, b: ServerProcess, options: AbbaOptions): Promise<[Pooled, Pooled]> {
   const load = (server: ServerProcess, durationS: number) =>
@@ -54,12 +61,15 @@ export async function appendAbba(a: ServerProcess, b: ServerProcess, options: Ab
       durationS,
     });
   for (const server of [a, b]) pool(pooled(), await load(server, 1));
-  const half = options.durationS / 2;
+  const rounds = options.rounds ?? 1;
+  const turn = options.durationS / (2 * rounds);
   const [sideA, sideB] = [pooled(), pooled()];
-  pool(sideA, await load(a, half));
-  pool(sideB, await load(b, half));
-  pool(sideB, await load(b, half));
-  pool(sideA, await load(a, half));
+  for (let round = 0; round < rounds; round++) {
+    pool(sideA, await load(a, turn));
+    pool(sideB, await load(b, turn));
+    pool(sideB, await load(b, turn));
+    pool(sideA, await load(a, turn));
+  }
   return [sideA, sideB];
 }
 

@@ -28,7 +28,6 @@ export async function measureAudit(resources: Resources, options: AuditOptions):
   const [on, off] = await Promise.all([startServer(resources), startServer(resources, { auditOff: true })]);
   try {
     const [audited, bare] = await appendAbba(on, off, options);
-    const half = options.durationS / 2;
     await checkModes(on, off, audited.ok);
     const [onRps, offRps] = [audited.rps, bare.rps];
     log(`HTTP append with auditing: ${Math.round(onRps)} req/s, auditing off ${Math.round(offRps)} req/s`);
@@ -43,7 +42,8 @@ export async function measureAudit(resources: Resources, options: AuditOptions):
       note:
         `two fresh servers started together, identical but for ALLSOURCE_AUDIT; one audit row (hash-chained, ` +
         `SHA-256) per append in the append's transaction; ${audited.ok} appends against ${bare.ok}; after 1 s ` +
-        `warm-up each, ${half} s turns in ABBA order, ${options.durationS} s per side`,
+        `warm-up each, ${options.durationS / (2 * (options.rounds ?? 1))} s turns in ABBA order ×${options.rounds ?? 1}, ` +
+        `${options.durationS} s per side`,
     });
   } finally {
     await Promise.all([on.stop(), off.stop()]);

@@ -35,7 +35,8 @@ const SETTINGS = {
   login: { requests: 50 },
   // Issue 5: 3 s per side plus start-up and warm-up, about 10 s in all.
   protection: { connections: 32, durationS: 3 },
-  audit: { connections: 32, durationS: 4 },
+  // Issue 6: 8 s per side in 2-s turns (ABBA twice), about 20 s in all.
+  audit: { connections: 32, durationS: 8, rounds: 2 },
   fieldEncryption: { events: 100_000, chunkBatches: 10, seed: SEED + 40 },
 };
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,32 +46,44 @@ interface ChildSettings {
   auditOff: boolean;
 }
 
+/** The server the bench runs, built from the sources in this checkout (as `npm start` builds it). */
+const SERVER_ENTRY = 'dist/server/bin.js';
+let built = false;
+
+/**
+ * Builds the server once per bench process, so that the figures are those of what `npm start`
+ * runs: tsc's JavaScript, not the sources through tsx, whose esbuild output names every
+ * function expression it creates (a call per closure, on every request).
+ */
+function buildServerOnce(): void {
+  if (built) return;
+  const result = spawnSync('npm', ['run', '--silent', 'build:server'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`npm run build:server failed (${result.status ?? result.signal})`);
+  built = true;
+}
+
 function spawnServer(settings: ChildSettings): ChildProcess {
-  return spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/server/bin.ts', 'serve', '--port', '0', '--data-dir', settings.dataDir],
-    {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        ALLSOURCE_MASTER_KEY: settings.masterKeyHex,
-        ALLSOURCE_CONFIG_DIR: settings.configDir,
-        // Request logs would cost the server time the figures should not include.
-        ALLSOURCE_LOG_LEVEL: 'warn',
-        // Set either way, so that the caller's environment cannot switch authentication off (or on).
-        ALLSOURCE_DEV_MODE: settings.devMode ? 'true' : 'false',
-        // Registered at start as an admin key of the platform tenant, which the raw reads (reads.ts) query.
-        ALLSOURCE_BOOTSTRAP_API_KEY: settings.apiKey,
-        ALLSOURCE_BOOTSTRAP_TENANT_ID: 'default',
-        // The bench sends thousands of requests a second as one tenant: the dev_mode tier (100,000 a
-        // minute, burst 200,000) never refuses them, while every request still passes the limiter.
-        ALLSOURCE_RATE_LIMIT_TIER: 'dev_mode',
-        ALLSOURCE_PROTECTION: settings.protectionOff ? 'off' : 'on',
-        ALLSOURCE_AUDIT: settings.auditOff ? 'off' : 'on',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  return spawn(process.execPath, [SERVER_ENTRY, 'serve', '--port', '0', '--data-dir', settings.dataDir], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      ALLSOURCE_MASTER_KEY: settings.masterKeyHex,
+      ALLSOURCE_CONFIG_DIR: settings.configDir,
+      // Request logs would cost the server time the figures should not include.
+      ALLSOURCE_LOG_LEVEL: 'warn',
+      // Set either way, so that the caller's environment cannot switch authentication off (or on).
+      ALLSOURCE_DEV_MODE: settings.devMode ? 'true' : 'false',
+      // Registered at start as an admin key of the platform tenant, which the raw reads (reads.ts) query.
+      ALLSOURCE_BOOTSTRAP_API_KEY: settings.apiKey,
+      ALLSOURCE_BOOTSTRAP_TENANT_ID: 'default',
+      // The bench sends thousands of requests a second as one tenant: the dev_mode tier (100,000 a
+      // minute, burst 200,000) never refuses them, while every request still passes the limiter.
+      ALLSOURCE_RATE_LIMIT_TIER: 'dev_mode',
+      ALLSOURCE_PROTECTION: settings.protectionOff ? 'off' : 'on',
+      ALLSOURCE_AUDIT: settings.auditOff ? 'off' : 'on',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Resolves with the URL from the server's "listening on" line; rejects with its stderr if it exits first. */
@@ -90,6 +102,7 @@ function waitForListening(child: ChildProcess, stderr: () => string): Promise<st
 }
 
 export async function startServer(resources: Resources, options: StartOptions = {}): Promise<ServerProcess> {
+  buildServerOnce();
   const devMode = options.devMode ?? false;
   const root = resources.tempDir(devMode ? 'dev-server' : 'server');
   // Sibling folders: the config check refuses a key file inside the data directory.
