@@ -39,6 +39,7 @@ const SYSTEM_ACTOR = { type: 'system', id: null, ip: null } as const;
 /** A tenant's newest record, as this process last wrote or read it. */
 interface ChainHead {
   seq: number;
+  /** Both forms of the hash: the next record's chain input is the hex, the stored column the bytes. */
   hash: string;
   hashBytes: Buffer;
   timestampMs: number;
