@@ -19,8 +19,8 @@ export interface AbbaOptions {
   durationS: number;
   /**
    * ABBA repeats (default 1). Each turn of a few seconds may or may not hold one of SQLite's WAL
-   * checkpoints (every 64 MiB written, 0.1–0.4 s of work), which moves a 2-second turn's rate
-   * by several percent; more turns average that out.
+   * checkpoints (every 64 MiB written, tens of milliseconds on the request thread), which moves a
+   * 2-second turn's rate by several percent; more turns average that out.
    */
   rounds?: number;
 }
