@@ -128,12 +128,9 @@ export function createAuditLog(deps: AuditDependencies): AuditLog {
       }
     }
     const stored = statements.head.get(tenantNo, tenantNo);
-    const head = stored && {
-      seq: stored.seq,
-      hash: hashText(stored.hash),
-      hashBytes: Buffer.from(hashText(stored.hash), 'hex'),
-      timestampMs: stored.timestamp,
-    };
+    if (!stored) return insertOnto(context, entry, tenantNo, undefined);
+    const hash = hashText(stored.hash);
+    const head = { seq: stored.seq, hash, hashBytes: Buffer.from(hash, 'hex'), timestampMs: stored.timestamp };
     return insertOnto(context, entry, tenantNo, head);
   }
 
